@@ -1,0 +1,1 @@
+"""Behaviour: each module exposes ``register(app, services)``; callbacks stay thin."""

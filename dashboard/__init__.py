@@ -1,0 +1,1 @@
+"""App shell: settings, the Dash app factory, the CLI and the WSGI entry."""

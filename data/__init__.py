@@ -1,0 +1,1 @@
+"""Data layer: schema, repositories and loaders. Never imports dash."""

@@ -1,0 +1,117 @@
+"""Engines, schema creation and the ``meta`` key/value table.
+
+The same code runs on SQLite (embedded demo) and PostgreSQL; only the URL differs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+
+from data import schema
+
+
+class DatabaseError(RuntimeError):
+    """A database problem phrased for the person running Shiyu (one line, no traceback)."""
+
+
+def make_engine(url: str) -> sa.Engine:
+    """Create an engine for ``url`` and check that it answers.
+
+    Raises
+    ------
+    DatabaseError
+        When the URL is malformed or the server cannot be reached.
+    """
+    try:
+        engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+        raise DatabaseError(f"数据库地址无效 / invalid database URL {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        raise DatabaseError(
+            f"无法连接数据库 / cannot connect to {engine.url.render_as_string()}: {reason}"
+        ) from exc
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
+    cur = dbapi_conn.cursor()
+    # WAL lets the dashboard keep reading while a loader writes; foreign keys are not declared,
+    # integrity is checked by `shiyu check` instead.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def create_schema(engine: sa.Engine) -> None:
+    """Create every table and index that does not exist yet, and stamp the schema version."""
+    schema.metadata.create_all(engine)
+    with engine.begin() as conn:
+        set_meta(conn, {"schema_version": str(schema.SCHEMA_VERSION)})
+        if get_meta(conn, "data_version") is None:
+            set_meta(conn, {"data_version": "0"})
+
+
+def has_schema(engine: sa.Engine) -> bool:
+    return sa.inspect(engine).has_table(schema.meta.name)
+
+
+def get_meta(conn: sa.Connection, key: str) -> str | None:
+    row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == key)).first()
+    return None if row is None else row[0]
+
+
+def all_meta(conn: sa.Connection) -> dict[str, str]:
+    return dict(conn.execute(sa.select(schema.meta.c.key, schema.meta.c.value)).all())
+
+
+def set_meta(conn: sa.Connection, values: Mapping[str, str]) -> None:
+    """Upsert ``values`` into ``meta`` inside the caller's transaction."""
+    for key, value in values.items():
+        updated = conn.execute(
+            sa.update(schema.meta).where(schema.meta.c.key == key).values(value=value)
+        ).rowcount
+        if not updated:
+            conn.execute(sa.insert(schema.meta).values(key=key, value=value))
+
+
+def bump_data_version(conn: sa.Connection) -> int:
+    """Mark the data as changed so every cache keyed on the version is invalidated.
+
+    Other systems that write the tables directly are expected to do the same
+    (``UPDATE meta SET value = value + 1 WHERE key = 'data_version'``).
+    """
+    current = int(get_meta(conn, "data_version") or 0) + 1
+    set_meta(
+        conn,
+        {
+            "data_version": str(current),
+            "data_changed_at": dt.datetime.now().isoformat(timespec="seconds"),
+        },
+    )
+    return current
+
+
+def require_schema(engine: sa.Engine) -> dict[str, str]:
+    """Return the meta table, or raise :class:`DatabaseError` if the database is not Shiyu's."""
+    if not has_schema(engine):
+        raise DatabaseError(
+            f"数据库为空或不是市域数据库 / database {engine.url.render_as_string()} has no Shiyu "
+            "schema: build one with `shiyu build-demo` or load data with `shiyu import`"
+        )
+    with engine.connect() as conn:
+        values = all_meta(conn)
+    version = values.get("schema_version")
+    if version != str(schema.SCHEMA_VERSION):
+        raise DatabaseError(
+            f"数据库结构版本不符 / schema version {version}, this Shiyu expects {schema.SCHEMA_VERSION}"
+        )
+    return values

@@ -1,0 +1,420 @@
+"""Read access for the dashboard, the big screen and the briefings.
+
+Every query takes bound parameters, returns plain DataFrames or dataclasses, and runs unchanged
+on SQLite and PostgreSQL. All fact reads go to the ``*_rollup`` tables, keyed (unit, day, …).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+
+from data import db, schema
+from data.levels import LEVEL_RANK, RiskLevel, Stream
+
+U = schema.units
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    population: int | None
+    households: int | None
+    has_geometry: bool
+    child_count: int = 0
+
+    @property
+    def level_rank(self) -> int:
+        return LEVEL_RANK.get(self.level, 99)  # type: ignore[call-overload]
+
+
+class UnknownUnit(LookupError):
+    """A unit code that is not in the database."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"未找到单位代码 {code} / unknown unit code {code!r}")
+        self.code = code
+
+
+class Repository:
+    """Queries over one Shiyu database.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        A connected engine whose database has the Shiyu schema.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # ---- meta -------------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return db.all_meta(conn)
+
+    def data_version(self) -> str:
+        """A token that changes whenever any loader (ours or another system) changes data."""
+        with self.engine.connect() as conn:
+            return db.get_meta(conn, "data_version") or "0"
+
+    def anchor_date(self) -> dt.date:
+        """The latest day with recorded cases (periods such as 本月 end here)."""
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(schema.case_rollup.c.day))).scalar()
+        if latest is None:
+            return dt.date.today() - dt.timedelta(days=1)
+        return latest if isinstance(latest, dt.date) else dt.date.fromisoformat(str(latest))
+
+    def data_span(self) -> tuple[dt.date | None, dt.date | None]:
+        with self.engine.connect() as conn:
+            lo, hi = conn.execute(
+                sa.select(
+                    sa.func.min(schema.case_rollup.c.day), sa.func.max(schema.case_rollup.c.day)
+                )
+            ).one()
+        return lo, hi
+
+    # ---- units ------------------------------------------------------------------------------
+    def _unit_select(self) -> sa.Select:
+        child = U.alias("child")
+        n_children = (
+            sa.select(sa.func.count()).where(child.c.parent_code == U.c.code).scalar_subquery()
+        )
+        return sa.select(
+            U.c.code,
+            U.c.name,
+            U.c.level,
+            U.c.parent_code,
+            U.c.population,
+            U.c.households,
+            (U.c.geometry.is_not(None)).label("has_geometry"),
+            n_children.label("child_count"),
+        )
+
+    def root(self) -> Unit:
+        with self.engine.connect() as conn:
+            row = conn.execute(self._unit_select().where(U.c.parent_code.is_(None))).first()
+        if row is None:
+            raise db.DatabaseError("数据库中没有单位 / the database holds no units")
+        return Unit(**row._asdict())
+
+    def unit(self, code: str) -> Unit:
+        with self.engine.connect() as conn:
+            row = conn.execute(self._unit_select().where(U.c.code == code)).first()
+        if row is None:
+            raise UnknownUnit(code)
+        return Unit(**row._asdict())
+
+    def lineage(self, code: str) -> list[Unit]:
+        """The unit and its ancestors, root first (skipped levels simply do not appear)."""
+        c = schema.unit_closure
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                self._unit_select()
+                .join(c, c.c.ancestor_code == U.c.code)
+                .where(c.c.descendant_code == code)
+                .order_by(c.c.depth.desc())
+            ).all()
+        if not rows:
+            raise UnknownUnit(code)
+        return [Unit(**r._asdict()) for r in rows]
+
+    def is_within(self, code: str, scope_code: str) -> bool:
+        """True when ``code`` is ``scope_code`` or one of its descendants."""
+        c = schema.unit_closure
+        with self.engine.connect() as conn:
+            hit = conn.execute(
+                sa.select(c.c.depth).where(
+                    c.c.ancestor_code == scope_code, c.c.descendant_code == code
+                )
+            ).first()
+        return hit is not None
+
+    def children(self, code: str) -> pd.DataFrame:
+        """Children of ``code`` in display order, with population and label points."""
+        query = (
+            sa.select(
+                U.c.code,
+                U.c.name,
+                U.c.level,
+                U.c.population,
+                U.c.households,
+                U.c.urban_rural,
+                U.c.label_lon,
+                U.c.label_lat,
+                U.c.area_km2,
+                (U.c.geometry_display.is_not(None)).label("has_geometry"),
+            )
+            .where(U.c.parent_code == code)
+            .order_by(U.c.sort_key, U.c.code)
+        )
+        with self.engine.connect() as conn:
+            return pd.DataFrame(
+                conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
+            )
+
+    def units_at_level(self, level: str, within: str | None = None) -> pd.DataFrame:
+        c = schema.unit_closure
+        query = sa.select(U.c.code, U.c.name, U.c.parent_code, U.c.population).where(
+            U.c.level == level
+        )
+        if within is not None:
+            query = query.join(c, c.c.descendant_code == U.c.code).where(
+                c.c.ancestor_code == within
+            )
+        with self.engine.connect() as conn:
+            return pd.DataFrame(
+                conn.execute(query.order_by(U.c.code)).mappings().all(),
+                columns=["code", "name", "parent_code", "population"],
+            )
+
+    def children_features(self, code: str) -> dict | None:
+        """GeoJSON FeatureCollection of the children's display polygons (WGS-84).
+
+        Returns None when no child has a polygon (the UI then shows a ranked chart).
+        """
+        query = (
+            sa.select(U.c.code, U.c.name, U.c.geometry_display)
+            .where(U.c.parent_code == code, U.c.geometry_display.is_not(None))
+            .order_by(U.c.sort_key, U.c.code)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return None
+        geoms = shapely.from_wkb([r.geometry_display for r in rows])
+        rounded = shapely.set_precision(geoms, 1e-5)  # ~1 m: 5 decimals are plenty on screen
+        features = [
+            {
+                "type": "Feature",
+                "id": r.code,
+                "properties": {"code": r.code, "name": r.name},
+                "geometry": json.loads(shapely.to_geojson(g)),
+            }
+            for r, g in zip(rows, rounded, strict=True)
+        ]
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        return {"type": "FeatureCollection", "features": features, "bbox": [minx, miny, maxx, maxy]}
+
+    def unit_bounds(self, code: str) -> tuple[float, float, float, float] | None:
+        with self.engine.connect() as conn:
+            wkb = conn.execute(sa.select(U.c.geometry_display).where(U.c.code == code)).scalar()
+        if wkb is None:
+            return None
+        return tuple(shapely.from_wkb(wkb).bounds)  # type: ignore[return-value]
+
+    # ---- facts ------------------------------------------------------------------------------
+    def totals(
+        self,
+        codes: Sequence[str],
+        start: dt.date,
+        end: dt.date,
+        categories: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Summed measures per unit over ``[start, end]``, one row per code, keys as columns.
+
+        Columns follow ``docs/architecture.md``: ``dispute.received``, ``patrol.dispatches``,
+        ``risk.red.open_end`` (open on ``end``), ``population`` … Units with no data get zeros.
+        ``categories`` narrows the case measures only.
+        """
+        codes = list(dict.fromkeys(codes))
+        out = pd.DataFrame(index=pd.Index(codes, name="code"))
+        if not codes:
+            return out
+        cr, pr, rr = schema.case_rollup, schema.patrol_rollup, schema.risk_rollup
+        case_m = list(schema.CASE_MEASURES)
+        case_q = (
+            sa.select(cr.c.unit_code, cr.c.stream, *[sa.func.sum(cr.c[m]).label(m) for m in case_m])
+            .where(cr.c.unit_code.in_(codes), cr.c.day.between(start, end))
+            .group_by(cr.c.unit_code, cr.c.stream)
+        )
+        if categories:
+            case_q = case_q.where(cr.c.category.in_(list(categories)))
+        patrol_m = list(schema.PATROL_MEASURES)
+        patrol_q = (
+            sa.select(pr.c.unit_code, *[sa.func.sum(pr.c[m]).label(m) for m in patrol_m])
+            .where(pr.c.unit_code.in_(codes), pr.c.day.between(start, end))
+            .group_by(pr.c.unit_code)
+        )
+        risk_flow_q = (
+            sa.select(
+                rr.c.unit_code,
+                rr.c.level,
+                sa.func.sum(rr.c.new).label("new"),
+                sa.func.sum(rr.c.closed).label("closed"),
+            )
+            .where(rr.c.unit_code.in_(codes), rr.c.day.between(start, end))
+            .group_by(rr.c.unit_code, rr.c.level)
+        )
+        risk_open_q = (
+            sa.select(rr.c.unit_code, rr.c.level, sa.func.sum(rr.c.open_end).label("open_end"))
+            .where(rr.c.unit_code.in_(codes), rr.c.day == end)
+            .group_by(rr.c.unit_code, rr.c.level)
+        )
+        pop_q = sa.select(U.c.code, U.c.population).where(U.c.code.in_(codes))
+        with self.engine.connect() as conn:
+            cases = pd.DataFrame(conn.execute(case_q).all(), columns=["code", "stream", *case_m])
+            patrols = pd.DataFrame(conn.execute(patrol_q).all(), columns=["code", *patrol_m])
+            flows = pd.DataFrame(
+                conn.execute(risk_flow_q).all(), columns=["code", "level", "new", "closed"]
+            )
+            opens = pd.DataFrame(
+                conn.execute(risk_open_q).all(), columns=["code", "level", "open_end"]
+            )
+            pops = dict(conn.execute(pop_q).all())
+
+        for stream in Stream:
+            part = cases[cases["stream"] == stream.value].set_index("code")
+            for m in case_m:
+                out[f"{stream.value}.{m}"] = part[m].reindex(out.index).fillna(0).astype(float)
+        patrols = patrols.set_index("code")
+        for m in patrol_m:
+            out[f"patrol.{m}"] = patrols[m].reindex(out.index).fillna(0).astype(float)
+        for level in RiskLevel:
+            f = flows[flows["level"] == level.value].set_index("code")
+            o = opens[opens["level"] == level.value].set_index("code")
+            out[f"risk.{level.value}.new"] = f["new"].reindex(out.index).fillna(0).astype(float)
+            out[f"risk.{level.value}.closed"] = (
+                f["closed"].reindex(out.index).fillna(0).astype(float)
+            )
+            out[f"risk.{level.value}.open_end"] = (
+                o["open_end"].reindex(out.index).fillna(0).astype(float)
+            )
+        out["population"] = pd.Series(pops, dtype=float).reindex(out.index)
+        return out
+
+    def case_series(
+        self,
+        code: str,
+        start: dt.date,
+        end: dt.date,
+        stream: str,
+        categories: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Daily sums of every case measure for one unit and stream; missing days filled with 0."""
+        cr = schema.case_rollup
+        m = list(schema.CASE_MEASURES)
+        query = (
+            sa.select(cr.c.day, *[sa.func.sum(cr.c[x]).label(x) for x in m])
+            .where(cr.c.unit_code == code, cr.c.stream == stream, cr.c.day.between(start, end))
+            .group_by(cr.c.day)
+        )
+        if categories:
+            query = query.where(cr.c.category.in_(list(categories)))
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=["day", *m])
+        frame["day"] = pd.to_datetime(frame["day"])
+        days = pd.date_range(start, end, freq="D", name="day")
+        return frame.set_index("day").reindex(days, fill_value=0).astype(float)
+
+    def case_breakdown(
+        self,
+        code: str,
+        start: dt.date,
+        end: dt.date,
+        stream: str,
+        by: str = "category",
+    ) -> pd.DataFrame:
+        """Measures of one unit and stream grouped by ``category`` or ``channel``, largest first."""
+        if by not in ("category", "channel"):
+            raise ValueError(f"cannot group cases by {by!r}")
+        cr = schema.case_rollup
+        m = list(schema.CASE_MEASURES)
+        query = (
+            sa.select(cr.c[by], *[sa.func.sum(cr.c[x]).label(x) for x in m])
+            .where(cr.c.unit_code == code, cr.c.stream == stream, cr.c.day.between(start, end))
+            .group_by(cr.c[by])
+        )
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=[by, *m])
+        return frame.sort_values("received", ascending=False, ignore_index=True)
+
+    def categories(self, stream: str | None = None) -> pd.DataFrame:
+        """Every (stream, category) seen at the root, most frequent first."""
+        cr = schema.case_rollup
+        root = self.root().code
+        query = (
+            sa.select(cr.c.stream, cr.c.category, sa.func.sum(cr.c.received).label("received"))
+            .where(cr.c.unit_code == root)
+            .group_by(cr.c.stream, cr.c.category)
+        )
+        if stream:
+            query = query.where(cr.c.stream == stream)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(
+                conn.execute(query).all(), columns=["stream", "category", "received"]
+            )
+        return frame.sort_values(["stream", "received"], ascending=[True, False], ignore_index=True)
+
+    def patrol_series(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        pr = schema.patrol_rollup
+        m = list(schema.PATROL_MEASURES)
+        query = sa.select(pr.c.day, *[pr.c[x] for x in m]).where(
+            pr.c.unit_code == code, pr.c.day.between(start, end)
+        )
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=["day", *m])
+        frame["day"] = pd.to_datetime(frame["day"])
+        days = pd.date_range(start, end, freq="D", name="day")
+        return frame.set_index("day").reindex(days, fill_value=0).astype(float)
+
+    def risk_matrix(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Five domains × four levels: new and closed within the period, open on ``end``."""
+        rr = schema.risk_rollup
+        flows = (
+            sa.select(rr.c.domain, rr.c.level, sa.func.sum(rr.c.new), sa.func.sum(rr.c.closed))
+            .where(rr.c.unit_code == code, rr.c.day.between(start, end))
+            .group_by(rr.c.domain, rr.c.level)
+        )
+        opens = (
+            sa.select(rr.c.domain, rr.c.level, sa.func.sum(rr.c.open_end))
+            .where(rr.c.unit_code == code, rr.c.day == end)
+            .group_by(rr.c.domain, rr.c.level)
+        )
+        with self.engine.connect() as conn:
+            f = pd.DataFrame(
+                conn.execute(flows).all(), columns=["domain", "level", "new", "closed"]
+            )
+            o = pd.DataFrame(conn.execute(opens).all(), columns=["domain", "level", "open_end"])
+        from data.levels import RISK_DOMAINS
+
+        index = pd.MultiIndex.from_product(
+            [RISK_DOMAINS, [lv.value for lv in RiskLevel]], names=["domain", "level"]
+        )
+        frame = pd.DataFrame(index=index)
+        frame["new"] = f.set_index(["domain", "level"])["new"].reindex(index).fillna(0)
+        frame["closed"] = f.set_index(["domain", "level"])["closed"].reindex(index).fillna(0)
+        frame["open_end"] = o.set_index(["domain", "level"])["open_end"].reindex(index).fillna(0)
+        return frame.astype(int).reset_index()
+
+    def hotspot_cells(
+        self, code: str, start: dt.date, end: dt.date, streams: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Events per fine cell inside ``code`` over the period (lon, lat, events)."""
+        hc, hd, c = schema.hotspot_cells, schema.hotspot_daily, schema.unit_closure
+        query = (
+            sa.select(hc.c.cell_id, hc.c.lon, hc.c.lat, sa.func.sum(hd.c.events).label("events"))
+            .select_from(
+                hd.join(hc, hc.c.cell_id == hd.c.cell_id).join(
+                    c, c.c.descendant_code == hc.c.unit_code
+                )
+            )
+            .where(c.c.ancestor_code == code, hd.c.day.between(start, end))
+            .group_by(hc.c.cell_id, hc.c.lon, hc.c.lat)
+        )
+        if streams:
+            query = query.where(hd.c.stream.in_(list(streams)))
+        with self.engine.connect() as conn:
+            return pd.DataFrame(
+                conn.execute(query).all(), columns=["cell_id", "lon", "lat", "events"]
+            )

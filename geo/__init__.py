@@ -1,0 +1,1 @@
+"""Geometry: coordinate systems, coverages, map views and spatial statistics. Never imports dash."""
