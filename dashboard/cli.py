@@ -112,7 +112,7 @@ def _build_demo(settings: Settings, preset: str, seed: int, end: object) -> int:
     print(
         f"正在生成示例城市 / building the demo city ({preset}, seed {seed}) into {url}", flush=True
     )
-    engine = db.make_engine(url)
+    engine = db.make_engine(url, create=True)
     result = build_demo_database(
         engine,
         preset=preset,

@@ -6,6 +6,7 @@ The same code runs on SQLite (embedded demo) and PostgreSQL; only the URL differ
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -17,8 +18,11 @@ class DatabaseError(RuntimeError):
     """A database problem phrased for the person running Shiyu (one line, no traceback)."""
 
 
-def make_engine(url: str) -> sa.Engine:
+def make_engine(url: str, *, create: bool = False) -> sa.Engine:
     """Create an engine for ``url`` and check that it answers.
+
+    A SQLite file that does not exist is an error unless ``create`` is true, so a mistyped
+    path is reported instead of silently creating an empty database.
 
     Raises
     ------
@@ -30,6 +34,9 @@ def make_engine(url: str) -> sa.Engine:
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
         raise DatabaseError(f"数据库地址无效 / invalid database URL {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if path and path != ":memory:" and not create and not Path(path).exists():
+            raise DatabaseError(f"数据库文件不存在 / database file not found: {path}")
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
         with engine.connect() as conn:

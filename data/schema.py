@@ -183,3 +183,49 @@ FACT_PAIRS: dict[str, tuple[sa.Table, sa.Table, tuple[str, ...], tuple[str, ...]
     "patrols": (patrol_daily, patrol_rollup, (), tuple(PATROL_MEASURES)),
     "risks": (risk_daily, risk_rollup, ("domain", "level"), tuple(RISK_MEASURES)),
 }
+
+# ---- access control (who sees what) -----------------------------------------------------------
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column(
+        "role", sa.String(16), nullable=False
+    ),  # admin 管理员 / leader 领导 / duty 值班员 / analyst 分析员
+    sa.Column("scope_code", CODE, nullable=False),  # the jurisdiction: this unit and below
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.DateTime, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("password_changed_at", sa.DateTime, nullable=True),
+)
+
+#: Long-lived read-only tokens for wall browsers in kiosk mode; only a hash is stored.
+screen_tokens = sa.Table(
+    "screen_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("label", sa.String(100), nullable=False),
+    sa.Column("scope_code", CODE, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=True),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("username", sa.String(64), nullable=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("unit_code", CODE, nullable=True),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sa.Column("remote_addr", sa.String(64), nullable=True),
+)
+sa.Index("ix_audit_at", audit_log.c.at)

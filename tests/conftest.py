@@ -69,7 +69,7 @@ def engine(
 ) -> Iterator[sa.Engine]:
     """An empty database with the Shiyu schema, on SQLite and on PostgreSQL when reachable."""
     if request.param == "sqlite":
-        eng = db.make_engine(f"sqlite:///{tmp_path / 'test.sqlite'}")
+        eng = db.make_engine(f"sqlite:///{tmp_path / 'test.sqlite'}", create=True)
         db.create_schema(eng)
         yield eng
         eng.dispose()
@@ -99,7 +99,7 @@ def tiny_demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     path = tmp_path_factory.mktemp("demo") / "tiny.sqlite"
     url = f"sqlite:///{path}"
-    engine = db.make_engine(url)
+    engine = db.make_engine(url, create=True)
     build_demo_database(engine, preset="tiny", seed=3, end=DEMO_END)
     engine.dispose()
     return url

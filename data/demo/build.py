@@ -47,9 +47,12 @@ def build_demo_database(
     db.create_schema(engine)
     t0 = time.perf_counter()
     with engine.begin() as conn:
-        for table in reversed(schema.metadata.sorted_tables):
-            if table is not schema.meta:
-                conn.execute(sa.delete(table))
+        # Replace the city and its facts; users and the audit trail are not the demo's to drop.
+        for daily, roll, _keys, _measures in schema.FACT_PAIRS.values():
+            conn.execute(sa.delete(roll))
+            conn.execute(sa.delete(daily))
+        for table in (schema.hotspot_daily, schema.hotspot_cells, schema.unit_closure):
+            conn.execute(sa.delete(table))
         counts: dict[str, object] = {"units": units.replace_units(conn, city, vintage=end.year)}
         for name, table in facts.TABLE_FOR.items():
             counts[name] = facts.insert_frame(conn, table, getattr(generated, name))

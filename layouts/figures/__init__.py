@@ -1,0 +1,1 @@
+"""Figure builders: pure functions from DataFrames to Plotly figure dicts, plus themes."""
