@@ -99,6 +99,10 @@ RISK_MEASURES: dict[str, str] = {
 }
 
 
+# Fact tables are declared WITHOUT ROWID on SQLite: the composite primary key is the table, which
+# halves the file and turns "unit U between two days" into one contiguous B-tree range.
+
+
 def _count(name: str) -> sa.Column:
     return sa.Column(name, sa.Integer, nullable=False, server_default="0")
 
@@ -113,6 +117,7 @@ def _case_table(name: str) -> sa.Table:
         sa.Column("category", sa.String(32), primary_key=True),
         sa.Column("channel", sa.String(32), primary_key=True),
         *[_count(m) for m in CASE_MEASURES],
+        sqlite_with_rowid=False,
     )
 
 
@@ -129,6 +134,7 @@ def _patrol_table(name: str) -> sa.Table:
         sa.Column("unit_code", CODE, primary_key=True),
         sa.Column("day", sa.Date, primary_key=True),
         *cols,
+        sqlite_with_rowid=False,
     )
 
 
@@ -141,6 +147,7 @@ def _risk_table(name: str) -> sa.Table:
         sa.Column("domain", sa.String(16), primary_key=True),
         sa.Column("level", sa.String(8), primary_key=True),
         *[_count(m) for m in RISK_MEASURES],
+        sqlite_with_rowid=False,
     )
 
 
@@ -174,6 +181,7 @@ hotspot_daily = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("stream", sa.String(16), primary_key=True),
     _count("events"),
+    sqlite_with_rowid=False,
 )
 sa.Index("ix_hotspot_daily_day", hotspot_daily.c.day, hotspot_daily.c.stream)
 

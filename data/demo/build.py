@@ -46,7 +46,7 @@ def build_demo_database(
 
     db.create_schema(engine)
     t0 = time.perf_counter()
-    with engine.begin() as conn:
+    with db.bulk_load(engine), engine.begin() as conn:
         # Replace the city and its facts; users and the audit trail are not the demo's to drop.
         for daily, roll, _keys, _measures in schema.FACT_PAIRS.values():
             conn.execute(sa.delete(roll))
@@ -79,4 +79,33 @@ def build_demo_database(
         db.bump_data_version(conn)
     timings["write_s"] = round(time.perf_counter() - t0, 1)
     progress(f"写入完成 / written in {timings['write_s']} s")
+    _ensure_demo_account(engine, str(root["code"]))
+    progress("示例账户 / demo account: demo / demo（全市范围 city-wide）")
     return {**counts, **timings}
+
+
+def _ensure_demo_account(engine: sa.Engine, city_code: str) -> None:
+    """The fictional city's sign-in: user ``demo``, password ``demo``, the whole city.
+
+    The sign-in page names it only when the database is the demo (``meta.source == "demo"``),
+    and a production start refuses while it still has this password.
+    """
+    from data import auth
+
+    if auth.get_user(engine, "demo") is None:
+        auth.create_user(
+            engine,
+            "demo",
+            "demo",
+            role="leader",
+            scope_code=city_code,
+            display_name="示例用户",
+            allow_short_password=True,
+        )
+    else:  # a rebuilt city may have another code; keep the account pointing at it
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(schema.users)
+                .where(schema.users.c.username == "demo")
+                .values(scope_code=city_code)
+            )

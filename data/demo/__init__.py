@@ -1,0 +1,1 @@
+"""Fictional demo data. Only `shiyu build-demo` imports this package; no production code path does."""
