@@ -84,6 +84,21 @@ class Repository:
             ).one()
         return lo, hi
 
+    def unit_data_span(self, code: str) -> tuple[dt.date | None, dt.date | None]:
+        """First and last day with case data for one unit (its roll-up), via the primary key.
+
+        At the root this equals :meth:`data_span` but reads one unit's index range instead of
+        scanning the whole roll-up table, so it is cheap enough for every page view.
+        """
+        cr = schema.case_rollup
+        with self.engine.connect() as conn:
+            lo, hi = conn.execute(
+                sa.select(sa.func.min(cr.c.day), sa.func.max(cr.c.day)).where(
+                    cr.c.unit_code == code
+                )
+            ).one()
+        return _as_date(lo), _as_date(hi)
+
     # ---- units ------------------------------------------------------------------------------
     def _unit_select(self) -> sa.Select:
         child = U.alias("child")
@@ -418,3 +433,10 @@ class Repository:
             return pd.DataFrame(
                 conn.execute(query).all(), columns=["cell_id", "lon", "lat", "events"]
             )
+
+
+def _as_date(value: object) -> dt.date | None:
+    """A date from what the driver returns (a date on PostgreSQL, maybe a string on SQLite)."""
+    if value is None or isinstance(value, dt.date):
+        return value  # type: ignore[return-value]
+    return dt.date.fromisoformat(str(value)[:10])

@@ -1,0 +1,433 @@
+"""Callbacks of the leaders' dashboard.
+
+State lives in the URL query string (see :mod:`data.views`). One callback, :func:`sync`,
+keeps the URL and the controls in step: a control change or a click on the map writes a new
+query (Dash's ``dcc.Location`` pushes a history entry, so browser Back works); a URL change
+(page load, deep link, Back, a breadcrumb or ranking link) sets the controls. Both paths end
+in the ``STATE`` store, which four render callbacks read in parallel.
+
+Every callback body is a module-level function taking ``services`` first, so tests call the
+logic directly; :func:`register` only wires them to the app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Dash, Input, Output, ctx, no_update
+
+from callbacks import scope
+from callbacks.services import Services
+from data import views
+from data.levels import LEVEL_LABELS
+from geo.hotspots import METHOD_TEXT
+from layouts import dashboard as layout
+from layouts.dashboard import Ids
+from layouts.figures import charts, maps
+
+_HIDDEN = {"display": "none"}
+_SHOWN: dict[str, str] = {}
+_MAP_SIZE = {"width": 900, "height": 440}
+_PLACEHOLDER_SOURCE = {
+    "type": "geojson",
+    "data": {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0, 0]}},
+}
+
+#: Controls in the order :func:`sync` receives and returns them.
+CONTROLS = (
+    (Ids.PERIOD, "value"),
+    (Ids.DATES, "start_date"),
+    (Ids.DATES, "end_date"),
+    (Ids.METRIC, "value"),
+    (Ids.STREAM, "value"),
+    (Ids.CATEGORIES, "value"),
+    (Ids.HOTSPOT, "value"),
+    (Ids.MAP_VIEW, "value"),
+)
+
+
+# ---------------------------------------------------------------------------------------
+# URL ⇄ controls
+
+
+def control_values(state: views.ViewState) -> tuple[Any, ...]:
+    """Control values showing ``state`` (order of :data:`CONTROLS`)."""
+    return (
+        state.period.key,
+        state.period.start.isoformat(),
+        state.period.end.isoformat(),
+        state.metric,
+        state.stream,
+        list(state.categories),
+        state.hotspots,
+        state.view,
+    )
+
+
+def clicked_code(click: dict | None) -> str | None:
+    """The unit code carried by a map or chart click (``customdata``), if any."""
+    if not click or not click.get("points"):
+        return None
+    data = click["points"][0].get("customdata")
+    if isinstance(data, list | tuple):
+        data = data[0] if data else None
+    return str(data) if data not in (None, "") else None
+
+
+def sync(
+    services: Services,
+    trigger: str | None,
+    search: str | None,
+    controls: tuple[Any, ...],
+    map_click: dict | None = None,
+    chart_click: dict | None = None,
+) -> tuple[Any, ...]:
+    """Reconcile the URL and the controls after ``trigger`` changed.
+
+    Parameters
+    ----------
+    services : Services
+    trigger : str or None
+        Id of the component that fired (None on page load).
+    search : str or None
+        Current ``location.search``.
+    controls : tuple
+        Current control values, order of :data:`CONTROLS`.
+    map_click, chart_click : dict, optional
+        ``clickData`` of the map and of the ranked chart shown instead of it.
+
+    Returns
+    -------
+    tuple
+        ``(search, *controls, store)``: ``no_update`` for the URL when it did not change
+        (so no history entry is added), ``no_update`` for controls the user just set.
+    """
+    if trigger in (None, Ids.URL):
+        state = resolve(services, search, record=True)
+        return (no_update, *control_values(state), {"search": search or ""})
+
+    period, start, end, metric, stream, cats, hot, view = controls
+    current = resolve(services, search)
+    new = dict(current.query())
+    out_controls: list[Any] = [no_update] * len(CONTROLS)
+    if trigger in (Ids.MAP, Ids.CHILD_CHART):
+        code = clicked_code(map_click if trigger == Ids.MAP else chart_click)
+        if code is None or code == current.unit.code:
+            return (no_update, *out_controls, no_update)
+        new["unit"] = code
+    elif trigger == Ids.PERIOD:
+        new["period"] = period
+        new.pop("start", None)
+        new.pop("end", None)
+        if period == "custom":
+            # Start from the dates of the period being replaced, which the pickers show.
+            new["start"] = current.period.start.isoformat()
+            new["end"] = current.period.end.isoformat()
+    elif trigger == Ids.DATES:
+        if not start or not end:
+            return (no_update, *out_controls, no_update)
+        new.update(period="custom", start=str(start)[:10], end=str(end)[:10])
+        out_controls[0] = "custom"
+    elif trigger == Ids.METRIC:
+        new["metric"] = metric
+    elif trigger == Ids.STREAM:
+        new["stream"] = stream
+        new.pop("cat", None)
+        out_controls[5] = []
+    elif trigger == Ids.CATEGORIES:
+        if cats:
+            new["cat"] = ",".join(cats)
+        else:
+            new.pop("cat", None)
+    elif trigger == Ids.HOTSPOT:
+        if hot:
+            new["hot"] = "1"
+        else:
+            new.pop("hot", None)
+    elif trigger == Ids.MAP_VIEW:
+        if view == "density":
+            new["view"] = "density"
+        else:
+            new.pop("view", None)
+    new_search = views.to_search(new)
+    if new_search == (search or ""):
+        return (no_update, *out_controls, no_update)
+    return (new_search, *out_controls, {"search": new_search})
+
+
+def keep_style_sources(figure: dict) -> dict:
+    """Give the offline map style a non-empty ``sources``.
+
+    On a figure update Plotly drops the style's empty ``sources: {}`` before handing it to
+    MapLibre, whose style validation then fails ("Map error.", one uncaught error per
+    drill). A placeholder GeoJSON source keeps the member present; nothing draws it.
+    """
+    style = figure.get("layout", {}).get("map", {}).get("style")
+    if isinstance(style, dict) and not style.get("sources"):
+        style["sources"] = {"shiyu-keep": _PLACEHOLDER_SOURCE}
+    return figure
+
+
+def category_options(services: Services, stream: str | None) -> list[dict[str, str]]:
+    """Options of the category filter for the focus stream."""
+    return [
+        {"label": c, "value": c}
+        for c in views.category_options(services.repo, stream or views.DEFAULT_STREAM)
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Render
+
+
+def resolve(services: Services, search: str | None, *, record: bool = False) -> views.ViewState:
+    """The view state of a query string, within the signed-in user's jurisdiction.
+
+    The unit is checked by :func:`callbacks.scope.clamp_unit` (a code outside the scope is
+    audited and replaced by the user's own unit; :func:`data.views.resolve_state` then says
+    so on the page). With ``record`` the view is written to the audit trail.
+
+    Raises
+    ------
+    data.auth.ScopeRefused
+        Nobody is signed in.
+    """
+    query = views.parse_search(search)
+    root = scope.user_root(services)
+    code = scope.clamp_unit(services, query.get("unit"))
+    state = views.resolve_state(services.repo, query, root_code=root)
+    if state.unit.code != code:  # the two checks disagree: trust the scope module's answer
+        state = views.resolve_state(services.repo, {**query, "unit": code}, root_code=root)
+    if record:
+        scope.record_view(services, state.unit.code)
+    return state
+
+
+def _state(services: Services, store: dict | None) -> views.ViewState:
+    return resolve(services, (store or {}).get("search"))
+
+
+def render_header(services: Services, store: dict | None) -> tuple[Any, ...]:
+    """Title, freshness, alerts, breadcrumb, period label, KPI cards and footer."""
+    state = _state(services, store)
+    crumbs = [
+        (
+            u.code,
+            u.name,
+            LEVEL_LABELS.get(u.level, u.level),  # type: ignore[call-overload]
+            None if u.code == state.unit.code else state.search(unit=u.code),
+        )
+        for u in state.lineage
+    ]
+    messages = list(state.messages)
+    groups = views.kpis(services.repo, state)
+    freshness = views.freshness(state)
+    period_label = f"{state.period.label}（环比：{state.mom.label}；同比：{state.yoy.label}）"
+    return (
+        services.title,
+        freshness,
+        layout.alerts(messages),
+        layout.breadcrumb(crumbs),
+        period_label,
+        layout.kpi_cards(groups),
+        layout.footer(services.data_source, freshness, services.is_demo),
+    )
+
+
+def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
+    """Map (or the ranked chart where there are no polygons), its notes, and the ranking."""
+    state = _state(services, store)
+    mv = views.map_view(services.repo, state)
+    table = mv.table
+    notes: list[Any] = []
+    if state.is_lowest:
+        notes.append(
+            f"已到最低一级（{state.level_label}），无下级单位；"
+            + ("地图与排名显示同级单位，当前单位加粗标出。" if mv.siblings else "")
+        )
+    level_name = (
+        LEVEL_LABELS.get(table["level"].iloc[0], "下级单位")  # type: ignore[call-overload]
+        if not table.empty
+        else "下级单位"
+    )
+    scope = f"{state.lineage[-2].name if mv.siblings else state.unit.name}各{level_name}"
+    map_title = f"{scope} · {mv.metric_label}"
+    hrefs = {code: state.search(unit=code) for code in table["code"]}
+    ranking_title = f"{scope}排名 · {mv.metric_label}"
+    ranking = layout.ranking_table(
+        table, hrefs, metric_label=mv.metric_label, highlight=mv.selected_code
+    )
+
+    if state.hotspots:
+        if mv.hotspot_message:
+            notes.append(f"热点分析未进行：{mv.hotspot_message}")
+        elif "hotspot" in table:
+            counts = mv.hotspot_counts
+            notes.append(
+                f"热点分析：显著热点{counts.get('hot', 0)}个、冷点{counts.get('cold', 0)}个"
+                "（红框为热点，蓝框为冷点）。"
+            )
+
+    if not mv.has_polygons:
+        if not table.empty:
+            notes.append("本级单位没有边界数据，以排名图代替地图；点击条形可进入下级。")
+        chart = charts.ranking_figure(
+            table, metric_label=mv.metric_label, height=440, highlight=mv.selected_code
+        )
+        return (
+            charts.empty_figure("", height=440),
+            _HIDDEN,
+            chart,
+            _SHOWN,
+            map_title,
+            layout.map_note(notes, method=METHOD_TEXT if state.hotspots else None),
+            ranking_title,
+            ranking,
+        )
+
+    tiles = services.tiles_url or None
+    if state.view == views.VIEW_DENSITY:
+        cells = views.density_cells(services.repo, state)
+        figure = maps.density_figure(
+            cells,
+            mv.features,  # type: ignore[arg-type]
+            colorbar_title=f"{views.STREAM_CHOICES[state.stream]}件数",
+            tiles_url=tiles,
+            tiles_crs=services.tiles_crs,
+            bounds=mv.bounds,
+            **_MAP_SIZE,
+        )
+        map_title = f"{scope} · {views.STREAM_CHOICES[state.stream]}热力密度"
+        notes.append("热力密度按约0.7平方公里网格单元汇总事件数绘制，不含个人位置信息。")
+    else:
+        figure = maps.choropleth_figure(
+            mv.features,  # type: ignore[arg-type]
+            table,
+            colorbar_title=mv.metric_label,
+            tiles_url=tiles,
+            tiles_crs=services.tiles_crs,
+            bounds=mv.bounds,
+            selected_code=mv.selected_code,
+            **_MAP_SIZE,
+        )
+    return (
+        keep_style_sources(figure),
+        _SHOWN,
+        charts.empty_figure("", height=440),
+        _HIDDEN,
+        map_title,
+        layout.map_note(notes, method=METHOD_TEXT if state.hotspots else None),
+        ranking_title,
+        ranking,
+    )
+
+
+def render_trends(services: Services, store: dict | None) -> tuple[Any, ...]:
+    """Dispute and petition trends with last year and anomalies; the category breakdown."""
+    state = _state(services, store)
+    disputes = views.trend(services.repo, state, "dispute")
+    petitions = views.trend(services.repo, state, "petition")
+    parts = views.breakdown(services.repo, state)
+    n_anomalies = len(disputes.anomalies) + len(petitions.anomalies)
+    stream_label = views.STREAM_CHOICES[state.stream]
+    cats = "、".join(state.categories) if state.categories else "全部类别"
+    return (
+        disputes.title,
+        charts.trend_figure(disputes.frame, disputes.freq, height=250),
+        petitions.title,
+        charts.trend_figure(petitions.frame, petitions.freq, height=250),
+        charts.breakdown_figure(parts, height=250),
+        f"{stream_label}类别构成（{cats}）",
+        layout.trend_note(n_anomalies, disputes.rule_text),
+    )
+
+
+def render_panels(services: Services, store: dict | None) -> tuple[Any, ...]:
+    """Patrol effort and arrival rates; the five-domain × four-level risk matrix."""
+    state = _state(services, store)
+    patrol = views.patrol_panel(services.repo, state)
+    risk = views.risk_panel(services.repo, state)
+    return (
+        charts.patrol_figure(patrol.series, patrol.freq, height=230),
+        layout.patrol_rates(patrol.rates),
+        charts.risk_matrix_figure(risk.matrix, height=230),
+        layout.risk_summary(risk.by_level),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Registration
+
+
+def register(app: Dash, services: Services) -> None:
+    """Wire the dashboard callbacks to ``app`` with ``services`` bound."""
+    control_outputs = [Output(cid, prop) for cid, prop in CONTROLS]
+    control_inputs = [Input(cid, prop) for cid, prop in CONTROLS]
+
+    @app.callback(
+        Output(Ids.URL, "search"),
+        *control_outputs,
+        Output(Ids.STATE, "data"),
+        Input(Ids.URL, "search"),
+        *control_inputs,
+        Input(Ids.MAP, "clickData"),
+        Input(Ids.CHILD_CHART, "clickData"),
+    )
+    def _sync(search, *values):  # noqa: ANN001, ANN202 - Dash passes plain values
+        controls, (map_click, chart_click) = values[: len(CONTROLS)], values[len(CONTROLS) :]
+        trigger = ctx.triggered_id
+        return sync(services, trigger, search, tuple(controls), map_click, chart_click)
+
+    @app.callback(Output(Ids.CATEGORIES, "options"), Input(Ids.STREAM, "value"))
+    def _categories(stream):  # noqa: ANN001, ANN202
+        return category_options(services, stream)
+
+    @app.callback(
+        Output(Ids.TITLE, "children"),
+        Output(Ids.FRESHNESS, "children"),
+        Output(Ids.ALERTS, "children"),
+        Output(Ids.BREADCRUMB, "children"),
+        Output(Ids.PERIOD_LABEL, "children"),
+        Output(Ids.KPIS, "children"),
+        Output(Ids.FOOTER, "children"),
+        Input(Ids.STATE, "data"),
+    )
+    def _header(store):  # noqa: ANN001, ANN202
+        return render_header(services, store)
+
+    @app.callback(
+        Output(Ids.MAP, "figure"),
+        Output(Ids.MAP_BOX, "style"),
+        Output(Ids.CHILD_CHART, "figure"),
+        Output(Ids.CHART_BOX, "style"),
+        Output(Ids.MAP_TITLE, "children"),
+        Output(Ids.MAP_NOTE, "children"),
+        Output(Ids.RANKING_TITLE, "children"),
+        Output(Ids.RANKING, "children"),
+        Input(Ids.STATE, "data"),
+    )
+    def _map(store):  # noqa: ANN001, ANN202
+        return render_map(services, store)
+
+    @app.callback(
+        Output(Ids.TREND_DISPUTE_TITLE, "children"),
+        Output(Ids.TREND_DISPUTE, "figure"),
+        Output(Ids.TREND_PETITION_TITLE, "children"),
+        Output(Ids.TREND_PETITION, "figure"),
+        Output(Ids.BREAKDOWN, "figure"),
+        Output(Ids.BREAKDOWN_TITLE, "children"),
+        Output(Ids.TREND_NOTE, "children"),
+        Input(Ids.STATE, "data"),
+    )
+    def _trends(store):  # noqa: ANN001, ANN202
+        return render_trends(services, store)
+
+    @app.callback(
+        Output(Ids.PATROL, "figure"),
+        Output(Ids.PATROL_RATES, "children"),
+        Output(Ids.RISK, "figure"),
+        Output(Ids.RISK_SUMMARY, "children"),
+        Input(Ids.STATE, "data"),
+    )
+    def _panels(store):  # noqa: ANN001, ANN202
+        return render_panels(services, store)

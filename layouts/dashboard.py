@@ -1,0 +1,611 @@
+"""Layout of the leaders' dashboard (领导驾驶舱, laptop view): page skeleton and its parts.
+
+Everything here is a pure function of values already computed by :mod:`data.views`; nothing
+queries the database. :func:`page` is the skeleton the factory sets as ``app.layout``; the
+part builders (:func:`kpi_cards`, :func:`breadcrumb`, :func:`ranking_table` …) are what the
+callbacks return into it. Ids are defined once in :class:`Ids`; repeated parts get dict ids
+from :func:`crumb_id`, :func:`rank_row_id` and :func:`kpi_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from data.indicators import METRIC_CHOICES, Change
+from data.periods import PERIOD_CHOICES
+from data.views import DEFAULT_METRIC, DEFAULT_PERIOD, STREAM_CHOICES, KpiGroup
+from layouts.figures.theme import RISK_COLOURS
+
+__all__ = [
+    "Ids",
+    "alerts",
+    "breadcrumb",
+    "crumb_id",
+    "footer",
+    "kpi_cards",
+    "kpi_id",
+    "map_note",
+    "page",
+    "patrol_rates",
+    "rank_row_id",
+    "trend_note",
+    "ranking_table",
+    "risk_summary",
+    "validation_layout",
+]
+
+
+class Ids(StrEnum):
+    URL = "dash-url"
+    STATE = "dash-state"
+    TITLE = "dash-title"
+    FRESHNESS = "dash-freshness"
+    BREADCRUMB = "dash-breadcrumb"
+    PERIOD_LABEL = "dash-period-label"
+    PERIOD = "dash-period"
+    DATES = "dash-dates"
+    STREAM = "dash-stream"
+    CATEGORIES = "dash-categories"
+    ALERTS = "dash-alerts"
+    KPIS = "dash-kpis"
+    MAP_TITLE = "dash-map-title"
+    METRIC = "dash-metric"
+    HOTSPOT = "dash-hotspot"
+    MAP_VIEW = "dash-map-view"
+    MAP_BOX = "dash-map-box"
+    MAP = "dash-map"
+    CHART_BOX = "dash-chart-box"
+    CHILD_CHART = "dash-child-chart"
+    MAP_NOTE = "dash-map-note"
+    RANKING_TITLE = "dash-ranking-title"
+    RANKING = "dash-ranking"
+    TREND_DISPUTE = "dash-trend-dispute"
+    TREND_DISPUTE_TITLE = "dash-trend-dispute-title"
+    TREND_PETITION_TITLE = "dash-trend-petition-title"
+    TREND_PETITION = "dash-trend-petition"
+    BREAKDOWN = "dash-breakdown"
+    BREAKDOWN_TITLE = "dash-breakdown-title"
+    TREND_NOTE = "dash-trend-note"
+    PATROL = "dash-patrol"
+    PATROL_RATES = "dash-patrol-rates"
+    RISK = "dash-risk"
+    RISK_SUMMARY = "dash-risk-summary"
+    FOOTER = "dash-footer"
+
+
+def crumb_id(code: str) -> dict[str, str]:
+    """Id of one breadcrumb item."""
+    return {"type": "dash-crumb", "code": code}
+
+
+def rank_row_id(code: str) -> dict[str, str]:
+    """Id of one ranking row."""
+    return {"type": "dash-rank-row", "code": code}
+
+
+def kpi_id(key: str) -> dict[str, str]:
+    """Id of one KPI value."""
+    return {"type": "dash-kpi", "key": key}
+
+
+VIEW_OPTIONS = [
+    {"label": "分区着色", "value": "choropleth"},
+    {"label": "热力密度", "value": "density"},
+]
+
+_GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
+_MAP_CONFIG = {"displaylogo": False, "displayModeBar": False, "scrollZoom": True}
+_GROUP_ICONS = {
+    "dispute": "⚖",
+    "petition": "✉",
+    "grid_event": "▦",
+    "patrol": "◉",
+    "risk": "⚠",
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Skeleton
+
+
+def _panel(title: Any, body: Any, *, extra: Any = None, class_name: str = "") -> dbc.Card:
+    header = html.Div(
+        [html.Div(title, className="panel-title"), html.Div(extra, className="panel-tools")],
+        className="panel-header",
+    )
+    return dbc.Card(
+        [header, html.Div(body, className="panel-body")], className=f"panel {class_name}"
+    )
+
+
+def _graph(id_: str, height: int, config: dict | None = None) -> dcc.Graph:
+    return dcc.Graph(
+        id=id_,
+        figure={"data": [], "layout": {"height": height}},
+        config=config or _GRAPH_CONFIG,
+        style={"height": f"{height}px"},
+        className="panel-graph",
+    )
+
+
+def _header() -> html.Header:
+    period_options = [{"label": v, "value": k} for k, v in PERIOD_CHOICES.items()]
+    stream_options = [{"label": v, "value": k} for k, v in STREAM_CHOICES.items()]
+    title_bar = html.Div(
+        [
+            html.Div(
+                [
+                    html.Span("◆", className="brand-mark", **{"aria-hidden": "true"}),
+                    html.H1("市域社会治理指挥中心", id=Ids.TITLE, className="brand-title"),
+                    html.Span("领导驾驶舱", className="brand-sub"),
+                ],
+                className="brand",
+            ),
+            html.Div(id=Ids.FRESHNESS, className="freshness"),
+        ],
+        className="title-bar",
+    )
+    controls = html.Div(
+        [
+            html.Nav(id=Ids.BREADCRUMB, className="crumbs", **{"aria-label": "当前单位"}),
+            html.Div(
+                [
+                    html.Label("统计周期", htmlFor=Ids.PERIOD, className="ctl-label"),
+                    dcc.Dropdown(
+                        id=Ids.PERIOD,
+                        options=period_options,
+                        value=DEFAULT_PERIOD,
+                        clearable=False,
+                        searchable=False,
+                        className="ctl ctl-period",
+                    ),
+                    dcc.DatePickerRange(
+                        id=Ids.DATES,
+                        display_format="YYYY-MM-DD",
+                        start_date_placeholder_text="开始日期",
+                        end_date_placeholder_text="结束日期",
+                        minimum_nights=0,
+                        first_day_of_week=1,
+                        month_format="YYYY年M月",
+                        className="ctl ctl-dates",
+                    ),
+                    html.Label("事项", htmlFor=Ids.STREAM, className="ctl-label"),
+                    dcc.Dropdown(
+                        id=Ids.STREAM,
+                        options=stream_options,
+                        value="dispute",
+                        clearable=False,
+                        searchable=False,
+                        className="ctl ctl-stream",
+                    ),
+                    dcc.Dropdown(
+                        id=Ids.CATEGORIES,
+                        options=[],
+                        value=[],
+                        multi=True,
+                        placeholder="全部类别",
+                        className="ctl ctl-cats",
+                    ),
+                ],
+                className="controls",
+            ),
+        ],
+        className="control-bar",
+    )
+    return html.Header([title_bar, controls], className="dash-header")
+
+
+def page() -> html.Div:
+    """The page skeleton; every panel is filled by the callbacks from the URL state."""
+    metric_options = [{"label": v, "value": k} for k, v in METRIC_CHOICES.items()]
+    map_tools = html.Div(
+        [
+            dcc.Dropdown(
+                id=Ids.METRIC,
+                options=metric_options,
+                value=DEFAULT_METRIC,
+                clearable=False,
+                className="ctl ctl-metric",
+            ),
+            dbc.RadioItems(
+                id=Ids.MAP_VIEW,
+                options=VIEW_OPTIONS,
+                value="choropleth",
+                inline=True,
+                className="ctl-radio",
+                inputClassName="btn-check",
+                labelClassName="btn btn-outline-primary btn-sm",
+                labelCheckedClassName="active",
+            ),
+            dbc.Switch(id=Ids.HOTSPOT, label="热点分析", value=False, className="ctl-switch"),
+        ],
+        className="map-tools",
+    )
+    map_panel = _panel(
+        html.Span(id=Ids.MAP_TITLE),
+        [
+            html.Div(_graph(Ids.MAP, 440, _MAP_CONFIG), id=Ids.MAP_BOX),
+            html.Div(_graph(Ids.CHILD_CHART, 440), id=Ids.CHART_BOX, style={"display": "none"}),
+            html.Div(id=Ids.MAP_NOTE, className="map-note"),
+        ],
+        extra=map_tools,
+        class_name="panel-map",
+    )
+    ranking_panel = _panel(
+        html.Span(id=Ids.RANKING_TITLE),
+        html.Div(id=Ids.RANKING, className="ranking"),
+        class_name="panel-ranking",
+    )
+    trend_row = dbc.Row(
+        [
+            dbc.Col(
+                _panel(html.Span(id=Ids.TREND_DISPUTE_TITLE), _graph(Ids.TREND_DISPUTE, 250)),
+                xl=4,
+                md=6,
+                xs=12,
+            ),
+            dbc.Col(
+                _panel(html.Span(id=Ids.TREND_PETITION_TITLE), _graph(Ids.TREND_PETITION, 250)),
+                xl=4,
+                md=6,
+                xs=12,
+            ),
+            dbc.Col(
+                _panel(html.Span(id=Ids.BREAKDOWN_TITLE), _graph(Ids.BREAKDOWN, 250)),
+                xl=4,
+                md=12,
+                xs=12,
+            ),
+        ],
+        className="g-2",
+    )
+    panel_row = dbc.Row(
+        [
+            dbc.Col(
+                _panel(
+                    "巡逻防控",
+                    dbc.Row(
+                        [
+                            dbc.Col(_graph(Ids.PATROL, 230), md=8, xs=12),
+                            dbc.Col(html.Div(id=Ids.PATROL_RATES), md=4, xs=12),
+                        ],
+                        className="g-2",
+                    ),
+                ),
+                xl=6,
+                xs=12,
+            ),
+            dbc.Col(
+                _panel(
+                    "风险隐患（五类领域 × 四级）",
+                    dbc.Row(
+                        [
+                            dbc.Col(_graph(Ids.RISK, 230), md=8, xs=12),
+                            dbc.Col(html.Div(id=Ids.RISK_SUMMARY), md=4, xs=12),
+                        ],
+                        className="g-2",
+                    ),
+                ),
+                xl=6,
+                xs=12,
+            ),
+        ],
+        className="g-2",
+    )
+    return html.Div(
+        [
+            dcc.Location(id=Ids.URL, refresh=False),
+            dcc.Store(id=Ids.STATE),
+            _header(),
+            html.Main(
+                [
+                    html.Div(id=Ids.ALERTS),
+                    html.Div(
+                        [
+                            html.Span("统计期间：", className="muted"),
+                            html.Span(id=Ids.PERIOD_LABEL),
+                        ],
+                        className="period-line",
+                    ),
+                    html.Div(id=Ids.KPIS),
+                    dbc.Row(
+                        [
+                            dbc.Col(map_panel, xl=7, xs=12),
+                            dbc.Col(ranking_panel, xl=5, xs=12),
+                        ],
+                        className="g-2",
+                    ),
+                    trend_row,
+                    html.Div(id=Ids.TREND_NOTE, className="section-note"),
+                    panel_row,
+                ],
+                className="dash-main container-fluid",
+            ),
+            html.Footer(id=Ids.FOOTER, className="dash-footer"),
+        ],
+        className="dash-page",
+    )
+
+
+def validation_layout() -> html.Div:
+    """Every component any callback refers to (all of them are in :func:`page`)."""
+    return page()
+
+
+# ---------------------------------------------------------------------------------------
+# Parts returned by callbacks
+
+
+def alerts(messages: Sequence[str]) -> list[dbc.Alert]:
+    """One warning per message (fallbacks taken, empty periods)."""
+    return [
+        dbc.Alert(m, color="warning", className="dash-alert", dismissable=True) for m in messages
+    ]
+
+
+def breadcrumb(items: Sequence[tuple[str, str, str, str | None]]) -> html.Ol:
+    """Breadcrumb of the current unit.
+
+    Parameters
+    ----------
+    items : sequence of (code, name, level label, href or None)
+        Root first; the last item (the current unit) has no link.
+    """
+    lis = []
+    for code, name, level, href in items:
+        body: Any = (
+            dcc.Link(name, href=href, id=crumb_id(code), title=f"返回{name}（{level}）")
+            if href
+            else html.Span(name, id=crumb_id(code), title=level, **{"aria-current": "page"})
+        )
+        lis.append(html.Li(body, className="breadcrumb-item" + ("" if href else " active")))
+    return html.Ol(lis, className="breadcrumb mb-0")
+
+
+def _change(label: str, change: Change, *, compact: bool = False) -> html.Span:
+    if change.favourable is None:
+        cls = "chg chg-flat"
+    else:
+        cls = "chg chg-good" if change.favourable else "chg chg-bad"
+    text = change.text
+    if compact and change.kind == "pp":
+        # Narrow cards: the table's footnote says rate changes are percentage points.
+        text = text.removesuffix("个百分点")
+    parts: list[Any] = [html.Span(label, className="chg-label")] if label else []
+    return html.Span([*parts, text], className=cls, title=change.text)
+
+
+def kpi_cards(groups: Sequence[KpiGroup]) -> dbc.Row:
+    """The five KPI cards: a headline figure with 环比/同比, then a compact table."""
+    cols = []
+    for group in groups:
+        head = group.headline
+        headline = html.Div(
+            [
+                html.Div(head.label, className="kpi-head-label", title=head.caliber),
+                html.Div(
+                    [
+                        html.Span(head.text, id=kpi_id(head.key), className="kpi-value"),
+                        html.Span(head.unit if head.kind == "count" else "", className="kpi-unit"),
+                    ],
+                    className="kpi-value-line",
+                ),
+                html.Div(
+                    [_change("环比", head.mom), _change("同比", head.yoy)], className="kpi-changes"
+                ),
+            ],
+            className="kpi-headline",
+        )
+        rows = [
+            html.Tr(
+                [
+                    html.Td(k.label, title=k.caliber, className="kpi-label"),
+                    html.Td(k.text, id=kpi_id(k.key), className="kpi-num"),
+                    html.Td(_change("", k.mom, compact=True)),
+                    html.Td(_change("", k.yoy, compact=True)),
+                ]
+            )
+            for k in group.items[1:]
+        ]
+        table = html.Table(
+            [
+                html.Thead(
+                    html.Tr([html.Th("指标"), html.Th("数值"), html.Th("环比"), html.Th("同比")])
+                ),
+                html.Tbody(rows),
+            ],
+            className="kpi-table",
+        )
+        cols.append(
+            dbc.Col(
+                html.Section(
+                    [
+                        html.Div(
+                            [
+                                html.Span(_GROUP_ICONS.get(group.key, "■"), className="kpi-icon"),
+                                group.title,
+                            ],
+                            className="kpi-title",
+                        ),
+                        headline,
+                        table,
+                    ],
+                    className=f"kpi-card kpi-{group.key}",
+                ),
+                xs=12,
+                md=6,
+                lg=4,
+                xl=True,
+            )
+        )
+    return dbc.Row(cols, className="g-2 kpi-row")
+
+
+def ranking_table(
+    frame: pd.DataFrame,
+    hrefs: Mapping[str, str],
+    *,
+    metric_label: str,
+    highlight: str | None = None,
+    drillable: bool = True,
+) -> html.Div:
+    """Children ranked by the metric; each row links to (drills into) its unit.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``code``, ``name``, ``value``, ``text``, ``rank``, ``mom_text``,
+        ``mom_favourable``; optional ``hotspot``.
+    hrefs : mapping
+        Unit code → link (``?unit=…``).
+    metric_label : str
+        Column title of the value.
+    highlight : str, optional
+        Code of the row to mark (the current unit when showing siblings).
+    drillable : bool
+        Rows are links.
+    """
+    if frame.empty:
+        return html.Div("无下级单位。", className="muted p-2")
+    ordered = frame.sort_values(["value", "name"], ascending=[False, True], na_position="last")
+    top = pd.to_numeric(ordered["value"], errors="coerce").max()
+    rows = []
+    for row in ordered.itertuples(index=False):
+        value = float(row.value) if pd.notna(row.value) else None
+        width = 0 if value is None or not top or pd.isna(top) else max(2.0, value / top * 100)
+        fav = row.mom_favourable
+        chg_cls = "chg-flat" if fav is None or pd.isna(fav) else ("chg-good" if fav else "chg-bad")
+        name: Any = (
+            dcc.Link(row.name, href=hrefs[row.code], className="stretched-link rank-link")
+            if drillable and row.code in hrefs
+            else row.name
+        )
+        hot = getattr(row, "hotspot", None)
+        badge = None
+        if isinstance(hot, str) and hot.startswith(("热点", "冷点")):
+            badge = html.Span(
+                hot[:2], className="hot-badge " + ("hot" if hot[0] == "热" else "cold"), title=hot
+            )
+        rank = "—" if pd.isna(row.rank) else f"{int(row.rank)}"
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(
+                        html.Span(rank, className=f"rank-no rank-{rank}"), className="rank-col"
+                    ),
+                    html.Td([name, badge], className="rank-name"),
+                    html.Td(
+                        html.Div(
+                            html.Div(className="rank-bar-fill", style={"width": f"{width:.1f}%"}),
+                            className="rank-bar",
+                        ),
+                        className="rank-bar-col",
+                    ),
+                    html.Td(row.text, className="rank-value"),
+                    html.Td(row.mom_text, className=f"rank-mom chg {chg_cls}"),
+                ],
+                id=rank_row_id(row.code),
+                className="rank-row" + (" rank-current" if row.code == highlight else ""),
+            )
+        )
+    return html.Table(
+        [
+            html.Thead(
+                html.Tr(
+                    [
+                        html.Th("排名"),
+                        html.Th("单位"),
+                        html.Th(metric_label, colSpan=2, className="text-end"),
+                        html.Th("环比", className="text-end"),
+                    ]
+                )
+            ),
+            html.Tbody(rows),
+        ],
+        className="rank-table",
+    )
+
+
+def map_note(lines: Sequence[Any], method: str | None = None) -> list[Any]:
+    """Notes under the map: the level, the hotspot result or why it did not run, the method."""
+    out: list[Any] = [html.Div(line, className="note-line") for line in lines if line]
+    if method:
+        out.append(
+            html.Details([html.Summary("热点分析方法说明"), html.Small(method)], className="method")
+        )
+    return out
+
+
+def trend_note(anomaly_count: int, rule: str) -> list[Any]:
+    """Legend of the trend charts and the anomaly rule (folded)."""
+    return [
+        html.Span(
+            "趋势图：柱为本期，虚线为去年同期（已平移一年对齐），◆为异常点"
+            f"（本期共{anomaly_count}个）。"
+        ),
+        html.Details([html.Summary("异常判定规则"), html.Small(rule)], className="method"),
+    ]
+
+
+def patrol_rates(rates: Sequence[Any]) -> html.Div:
+    """1/3/5-minute arrival rates as progress bars, with 环比/同比."""
+    items = []
+    for k in rates:
+        pct = 0.0 if k.value is None else max(0.0, min(100.0, float(k.value)))
+        items.append(
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Span(k.label, title=k.caliber),
+                            html.Strong(k.text, id=kpi_id(k.key + "-bar")),
+                        ],
+                        className="rate-head",
+                    ),
+                    dbc.Progress(
+                        value=pct, className="rate-bar", color="success" if pct >= 80 else "info"
+                    ),
+                    html.Div(
+                        [_change("环比", k.mom), _change("同比", k.yoy)], className="kpi-changes"
+                    ),
+                ],
+                className="rate-item",
+            )
+        )
+    return html.Div(items, className="rates")
+
+
+def risk_summary(by_level: Mapping[str, tuple[int, int]]) -> html.Div:
+    """Open (at period end) and new (within period) risks per level, as four coloured tiles."""
+    labels = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
+    tiles = []
+    for level, (open_end, new) in by_level.items():
+        tiles.append(
+            html.Div(
+                [
+                    html.Div(f"{labels.get(level, level)}风险", className="risk-name"),
+                    html.Div(f"{open_end:,}", className="risk-open"),
+                    html.Div(f"在册 · 期内新增{new:,}", className="risk-new"),
+                ],
+                className="risk-tile",
+                style={"borderLeftColor": RISK_COLOURS.get(level, "#999")},
+            )
+        )
+    return html.Div(tiles, className="risk-tiles")
+
+
+def footer(data_source: str, freshness: str, is_demo: bool) -> list[Any]:
+    """数据来源, data freshness and, for the demo, the fictional-data notice."""
+    parts: list[Any] = [
+        html.Span(f"数据来源：{data_source}"),
+        html.Span(freshness),
+    ]
+    if is_demo:
+        parts.append(html.Span("示例数据：虚构城市，边界非真实行政区划", className="demo-note"))
+    return parts

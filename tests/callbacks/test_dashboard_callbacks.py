@@ -1,0 +1,206 @@
+"""Dashboard callback logic, called directly with a Services over the tiny demo."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from dash import no_update
+
+from callbacks import dashboard as cb
+from callbacks.services import Services
+from data import db, views
+from data.auth import Principal, ScopeRefused
+from data.repository import Repository
+from layouts.dashboard import Ids
+
+
+def _as(scope_code: str):
+    return lambda: Principal("tester", "leader", scope_code)
+
+
+@pytest.fixture(scope="module")
+def services(tiny_repo) -> Services:
+    return Services(
+        repo=tiny_repo,
+        title="测试指挥中心",
+        data_source="测试来源",
+        is_demo=True,
+        current_user=_as(tiny_repo.root().code),
+    )
+
+
+def _controls(state: views.ViewState) -> tuple:
+    return cb.control_values(state)
+
+
+def test_cb001_page_load_sets_controls_from_url(services) -> None:
+    search = "?period=month&metric=petition_received&hot=1"
+    out = cb.sync(services, None, search, (None,) * len(cb.CONTROLS))
+    url, *controls, store = out
+    assert url is no_update  # no history entry on load
+    period, start, end, metric, stream, cats, hot, view = controls
+    assert (period, start, end) == ("month", "2026-10-01", "2026-10-31")
+    assert (metric, hot, view, cats) == ("petition_received", True, "choropleth", [])
+    assert store == {"search": search}
+
+
+def test_cb002_map_click_drills_and_pushes_url(services, tiny_repo) -> None:
+    root = views.resolve_state(tiny_repo, {})
+    child = tiny_repo.children(root.unit.code)["code"].iloc[1]
+    click = {"points": [{"customdata": child, "location": child}]}
+    url, *controls, store = cb.sync(services, Ids.MAP, "", _controls(root), map_click=click)
+    assert views.parse_search(url)["unit"] == child
+    assert store == {"search": url}
+    assert all(c is no_update for c in controls)
+    # Clicking the current unit again changes nothing.
+    again = cb.sync(
+        services, Ids.MAP, url, _controls(root), map_click={"points": [{"customdata": [child]}]}
+    )
+    assert again[0] is no_update
+
+
+def test_cb003_controls_write_the_url(services, tiny_repo) -> None:
+    state = views.resolve_state(tiny_repo, {"period": "month"})
+    controls = list(_controls(state))
+    controls[0] = "custom"
+    url, *out, _store = cb.sync(services, Ids.PERIOD, "?period=month", tuple(controls))
+    q = views.parse_search(url)
+    assert (q["period"], q["start"], q["end"]) == ("custom", "2026-10-01", "2026-10-31")
+
+    controls = list(_controls(state))
+    controls[1], controls[2] = "2026-09-01", "2026-09-20"
+    url, *out, _store = cb.sync(services, Ids.DATES, "?period=month", tuple(controls))
+    assert views.parse_search(url)["start"] == "2026-09-01"
+    assert out[0] == "custom"  # the period selector follows the picked dates
+
+    controls = list(_controls(state))
+    controls[4] = "petition"
+    url, *out, _store = cb.sync(services, Ids.STREAM, "?cat=邻里纠纷", tuple(controls))
+    assert views.parse_search(url)["stream"] == "petition" and "cat" not in views.parse_search(url)
+    assert out[5] == []
+
+
+def test_cb004_render_header_breadcrumb_and_alerts(services, tiny_repo) -> None:
+    root = tiny_repo.root()
+    child = tiny_repo.children(root.code)["code"].iloc[0]
+    title, fresh, alerts, crumbs, period_label, kpis, footer = cb.render_header(
+        services, {"search": f"?unit={child}"}
+    )
+    assert title == "测试指挥中心" and "2026年10月31日" in fresh
+    assert alerts == []
+    items = crumbs.children
+    assert len(items) == 2
+    link = items[0].children
+    assert views.parse_search(link.href)["unit"] == root.code
+    assert items[1].children.children == tiny_repo.unit(child).name
+    assert "环比" in period_label
+    assert len(kpis.children) == 5
+    assert any("示例数据" in getattr(p, "children", "") for p in footer)
+
+    _, _, alerts, crumbs, *_ = cb.render_header(services, {"search": "?unit=000"})
+    assert alerts and "未找到单位代码" in alerts[0].children
+    assert len(crumbs.children) == 1
+
+
+def test_cb005_render_map_root_and_lowest(services, tiny_repo) -> None:
+    fig, map_style, chart, chart_style, title, notes, rtitle, ranking = cb.render_map(
+        services, {"search": ""}
+    )
+    assert map_style == {} and chart_style == {"display": "none"}
+    types = [t["type"] for t in fig["data"]]
+    assert "choroplethmap" in types
+    assert "各区县" in title
+    grid = tiny_repo.units_at_level("grid")["code"].iloc[0]
+    fig, *_rest = cb.render_map(services, {"search": f"?unit={grid}&hot=1"})
+    notes = _rest[4]
+    text = " ".join(str(n.children) for n in notes)
+    assert "已到最低一级" in text
+
+
+def test_cb006_density_and_hotspot_views(services, tiny_repo) -> None:
+    fig, *_ = cb.render_map(services, {"search": "?view=density"})
+    assert fig["data"][0]["type"] == "densitymap"
+    _fig, _s, _c, _cs, _t, notes, *_ = cb.render_map(services, {"search": "?hot=1"})
+    text = " ".join(str(n.children) for n in notes)
+    assert "热点分析未进行" in text  # the tiny city has two districts
+
+
+def test_cb007_no_polygons_gives_ranked_chart(services, tiny_demo_url, tmp_path: Path) -> None:
+    path = tmp_path / "nogeo.sqlite"
+    shutil.copy(tiny_demo_url.removeprefix("sqlite:///"), path)
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE units SET geometry = NULL, geometry_display = NULL WHERE level = 'district'"
+            )
+        )
+    repo = Repository(engine)
+    nogeo = Services(
+        repo=repo, title="t", data_source="s", is_demo=False, current_user=_as(repo.root().code)
+    )
+    _fig, map_style, chart, chart_style, _t, notes, _rt, _r = cb.render_map(nogeo, {"search": ""})
+    assert map_style == {"display": "none"} and chart_style == {}
+    assert chart["data"][0]["type"] == "bar" and chart["data"][0]["customdata"]
+    code = chart["data"][0]["customdata"][0]
+    url, *_ = cb.sync(
+        nogeo,
+        Ids.CHILD_CHART,
+        "",
+        (None,) * len(cb.CONTROLS),
+        chart_click={"points": [{"customdata": code}]},
+    )
+    assert views.parse_search(url)["unit"] == code
+    engine.dispose()
+
+
+def test_cb008_trends_and_panels(services) -> None:
+    t1, f1, t2, f2, breakdown, btitle, note = cb.render_trends(
+        services, {"search": "?period=custom&start=2026-05-01&end=2026-10-31"}
+    )
+    assert "按周" in t1 and "信访" in t2
+    assert f1["data"][0]["type"] == "bar"
+    assert "类别构成" in btitle
+    patrol, rates, risk, tiles = cb.render_panels(services, {"search": ""})
+    assert patrol["data"][0]["name"] == "巡逻组次"
+    assert risk["data"][0]["type"] == "heatmap"
+    assert len(rates.children) == 3 and len(tiles.children) == 4
+
+
+def test_cb009_category_options(services) -> None:
+    opts = cb.category_options(services, "petition")
+    assert opts and all(set(o) == {"label", "value"} for o in opts)
+
+
+def test_cb010_app_factory_registers(tiny_demo_url, tmp_path) -> None:
+    from dashboard.app import create_app
+    from dashboard.settings import Settings
+
+    path = tmp_path / "app.sqlite"
+    shutil.copy(tiny_demo_url.removeprefix("sqlite:///"), path)
+    app = create_app(Settings(instance_path=tmp_path / "inst", database_url=f"sqlite:///{path}"))
+    outputs = " ".join(app.callback_map)
+    assert Ids.KPIS in outputs and Ids.URL in outputs and Ids.MAP in outputs
+
+
+def test_cb011_scope_limits_units_and_breadcrumb(tiny_repo) -> None:
+    districts = tiny_repo.children(tiny_repo.root().code)["code"].tolist()
+    mine, other = districts[0], districts[1]
+    scoped = Services(
+        repo=tiny_repo, title="t", data_source="s", is_demo=True, current_user=_as(mine)
+    )
+    state = cb.resolve(scoped, "")
+    assert state.unit.code == mine and [u.code for u in state.lineage] == [mine]
+    refused = cb.resolve(scoped, f"?unit={other}")
+    assert refused.unit.code == mine
+    assert any("无权查看" in m for m in refused.messages)
+    _t, _f, _alerts, crumbs, *_ = cb.render_header(
+        scoped, {"search": f"?unit={tiny_repo.root().code}"}
+    )
+    assert len(crumbs.children) == 1  # the city is above this user's jurisdiction
+    nobody = Services(repo=tiny_repo, title="t", data_source="s", is_demo=True)
+    with pytest.raises(ScopeRefused):
+        cb.render_map(nobody, {"search": ""})
