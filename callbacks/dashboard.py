@@ -28,10 +28,6 @@ from layouts.figures import charts, maps
 _HIDDEN = {"display": "none"}
 _SHOWN: dict[str, str] = {}
 _MAP_SIZE = {"width": 900, "height": 440}
-_PLACEHOLDER_SOURCE = {
-    "type": "geojson",
-    "data": {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0, 0]}},
-}
 
 #: Controls in the order :func:`sync` receives and returns them.
 CONTROLS = (
@@ -153,19 +149,6 @@ def sync(
     if new_search == (search or ""):
         return (no_update, *out_controls, no_update)
     return (new_search, *out_controls, {"search": new_search})
-
-
-def keep_style_sources(figure: dict) -> dict:
-    """Give the offline map style a non-empty ``sources``.
-
-    On a figure update Plotly drops the style's empty ``sources: {}`` before handing it to
-    MapLibre, whose style validation then fails ("Map error.", one uncaught error per
-    drill). A placeholder GeoJSON source keeps the member present; nothing draws it.
-    """
-    style = figure.get("layout", {}).get("map", {}).get("style")
-    if isinstance(style, dict) and not style.get("sources"):
-        style["sources"] = {"shiyu-keep": _PLACEHOLDER_SOURCE}
-    return figure
 
 
 def category_options(services: Services, stream: str | None) -> list[dict[str, str]]:
@@ -311,7 +294,7 @@ def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
             **_MAP_SIZE,
         )
     return (
-        keep_style_sources(figure),
+        figure,
         _SHOWN,
         charts.empty_figure("", height=440),
         _HIDDEN,

@@ -58,6 +58,9 @@ _HOT_PREFIXES = ("hot", "热", "hh", "high-high", "高-高", "高高")
 _COLD_PREFIXES = ("cold", "冷", "ll", "low-low", "低-低", "低低")
 
 
+_EMPTY_SOURCE = {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}
+
+
 def offline_style(
     background: str,
     tiles_url: str | None = None,
@@ -92,7 +95,9 @@ def offline_style(
     """
     if "{fontstack}" not in glyphs_url or "{range}" not in glyphs_url:
         raise ValueError(f"glyphs_url must contain {{fontstack}} and {{range}}: {glyphs_url!r}")
-    sources: dict[str, Any] = {}
+    # Plotly drops an empty ``sources: {}`` when it updates a figure, and MapLibre's style
+    # validation then fails ("Map error." on every drill): keep one inert source in the style.
+    sources: dict[str, Any] = {"shiyu-empty": _EMPTY_SOURCE}
     layers: list[dict[str, Any]] = [
         {"id": "shiyu-background", "type": "background", "paint": {"background-color": background}}
     ]

@@ -62,6 +62,8 @@ def test_map001_offline_style_has_no_external_url():
         }
     ]
     assert "http" not in json.dumps(style)
+    # Plotly strips an empty ``sources`` on update and MapLibre then rejects the style.
+    assert style["sources"], "the style must keep a non-empty sources member"
 
 
 def test_map002_offline_style_with_internal_tiles():
