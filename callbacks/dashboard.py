@@ -19,11 +19,13 @@ from dash import Dash, Input, Output, ctx, no_update
 from callbacks import scope
 from callbacks.services import Services
 from data import views
+from data.indicators import metric_label
 from data.levels import LEVEL_LABELS
 from geo.hotspots import METHOD_TEXT
 from layouts import dashboard as layout
 from layouts.dashboard import Ids
 from layouts.figures import charts, maps
+from layouts.figures.download import download_name, export_href, graph_config
 
 _HIDDEN = {"display": "none"}
 _SHOWN: dict[str, str] = {}
@@ -338,6 +340,29 @@ def render_panels(services: Services, store: dict | None) -> tuple[Any, ...]:
     )
 
 
+def render_downloads(services: Services, store: dict | None) -> tuple[Any, ...]:
+    """The 导出简报 link and, for every graph, a 2× PNG download named after what it shows."""
+    state = _state(services, store)
+    metric = metric_label(state.metric)
+    period = state.period.label
+    unit = state.unit.name
+
+    def named(what: str, base: dict[str, Any]) -> dict[str, Any]:
+        return graph_config(download_name(unit, what, period), base=base)
+
+    stream = views.STREAM_CHOICES[state.stream]
+    return (
+        export_href((store or {}).get("search")),
+        named(f"地图-{metric}", layout.MAP_CONFIG),
+        named(f"排名-{metric}", layout.GRAPH_CONFIG),
+        named("矛盾纠纷受理趋势", layout.GRAPH_CONFIG),
+        named("信访受理趋势", layout.GRAPH_CONFIG),
+        named(f"{stream}类别构成", layout.GRAPH_CONFIG),
+        named("巡逻防控", layout.GRAPH_CONFIG),
+        named("风险隐患分布", layout.GRAPH_CONFIG),
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # Registration
 
@@ -414,3 +439,17 @@ def register(app: Dash, services: Services) -> None:
     )
     def _panels(store):  # noqa: ANN001, ANN202
         return render_panels(services, store)
+
+    @app.callback(
+        Output(Ids.EXPORT, "href"),
+        Output(Ids.MAP, "config"),
+        Output(Ids.CHILD_CHART, "config"),
+        Output(Ids.TREND_DISPUTE, "config"),
+        Output(Ids.TREND_PETITION, "config"),
+        Output(Ids.BREAKDOWN, "config"),
+        Output(Ids.PATROL, "config"),
+        Output(Ids.RISK, "config"),
+        Input(Ids.STATE, "data"),
+    )
+    def _downloads(store):  # noqa: ANN001, ANN202
+        return render_downloads(services, store)

@@ -20,6 +20,7 @@ from dash import dcc, html
 from data.indicators import METRIC_CHOICES, Change
 from data.periods import PERIOD_CHOICES
 from data.views import DEFAULT_METRIC, DEFAULT_PERIOD, STREAM_CHOICES, KpiGroup
+from layouts.figures.download import export_href, graph_config
 from layouts.figures.theme import RISK_COLOURS
 
 __all__ = [
@@ -46,6 +47,7 @@ class Ids(StrEnum):
     STATE = "dash-state"
     TITLE = "dash-title"
     FRESHNESS = "dash-freshness"
+    EXPORT = "dash-export"
     BREADCRUMB = "dash-breadcrumb"
     PERIOD_LABEL = "dash-period-label"
     PERIOD = "dash-period"
@@ -99,8 +101,8 @@ VIEW_OPTIONS = [
     {"label": "热力密度", "value": "density"},
 ]
 
-_GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
-_MAP_CONFIG = {"displaylogo": False, "displayModeBar": False, "scrollZoom": True}
+GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
+MAP_CONFIG = {"displaylogo": False, "displayModeBar": False, "scrollZoom": True}
 _GROUP_ICONS = {
     "dispute": "⚖",
     "petition": "✉",
@@ -128,7 +130,7 @@ def _graph(id_: str, height: int, config: dict | None = None) -> dcc.Graph:
     return dcc.Graph(
         id=id_,
         figure={"data": [], "layout": {"height": height}},
-        config=config or _GRAPH_CONFIG,
+        config=graph_config("图表", base=config or GRAPH_CONFIG),
         style={"height": f"{height}px"},
         className="panel-graph",
     )
@@ -147,7 +149,19 @@ def _header() -> html.Header:
                 ],
                 className="brand",
             ),
-            html.Div(id=Ids.FRESHNESS, className="freshness"),
+            html.Div(
+                [
+                    html.Div(id=Ids.FRESHNESS, className="freshness"),
+                    html.A(
+                        "导出简报",
+                        id=Ids.EXPORT,
+                        href=export_href(None),
+                        className="btn btn-light btn-sm export-btn",
+                        title="导出当前视图的会议简报：幻灯片图片、文档插图和PPT（zip）",
+                    ),
+                ],
+                className="title-tools",
+            ),
         ],
         className="title-bar",
     )
@@ -230,7 +244,7 @@ def page() -> html.Div:
     map_panel = _panel(
         html.Span(id=Ids.MAP_TITLE),
         [
-            html.Div(_graph(Ids.MAP, 440, _MAP_CONFIG), id=Ids.MAP_BOX),
+            html.Div(_graph(Ids.MAP, 440, MAP_CONFIG), id=Ids.MAP_BOX),
             html.Div(_graph(Ids.CHILD_CHART, 440), id=Ids.CHART_BOX, style={"display": "none"}),
             html.Div(id=Ids.MAP_NOTE, className="map-note"),
         ],

@@ -204,3 +204,19 @@ def test_cb011_scope_limits_units_and_breadcrumb(tiny_repo) -> None:
     nobody = Services(repo=tiny_repo, title="t", data_source="s", is_demo=True)
     with pytest.raises(ScopeRefused):
         cb.render_map(nobody, {"search": ""})
+
+
+def test_cb020_downloads_are_named_after_unit_what_and_period(services, tiny_repo) -> None:
+    child = tiny_repo.children(tiny_repo.root().code).iloc[0]
+    search = f"?unit={child['code']}&period=month&metric=dispute_received"
+    href, map_cfg, chart_cfg, dispute_cfg, *_ = cb.render_downloads(services, {"search": search})
+    assert href == f"/_shiyu/export/briefing.zip{search}"
+    opts = map_cfg["toImageButtonOptions"]
+    assert opts["format"] == "png" and opts["scale"] == 2
+    assert opts["filename"].startswith(f"{child['name']}-地图-")
+    assert "2026年10月" in opts["filename"]
+    assert dispute_cfg["toImageButtonOptions"]["filename"] == (
+        f"{child['name']}-矛盾纠纷受理趋势-2026年10月"
+    )
+    assert map_cfg["scrollZoom"] is True  # the map keeps its own base config
+    assert "scrollZoom" not in chart_cfg
