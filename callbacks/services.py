@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from data.auth import Principal
 from data.repository import Repository
+
+
+def _nobody() -> Principal | None:
+    # Fail closed: without a way to learn the user, every unit is refused (callbacks.scope).
+    return None
 
 
 @dataclass(frozen=True)
@@ -16,3 +23,8 @@ class Services:
     is_demo: bool
     tiles_url: str = ""
     tiles_crs: str = "wgs84"
+    #: Who the current request runs as; the app passes ``dashboard.security.current_principal``.
+    #: Use ``callbacks.scope.authorize_unit``/``user_root`` rather than calling it directly.
+    current_user: Callable[[], Principal | None] = _nobody
+    #: Counts 1 … N-1 are shown as "<N" on shared screens and in exports (0: never).
+    small_count_threshold: int = 0

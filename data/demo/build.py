@@ -79,12 +79,12 @@ def build_demo_database(
         db.bump_data_version(conn)
     timings["write_s"] = round(time.perf_counter() - t0, 1)
     progress(f"写入完成 / written in {timings['write_s']} s")
-    _ensure_demo_account(engine, str(root["code"]))
+    ensure_demo_account(engine, str(root["code"]))
     progress("示例账户 / demo account: demo / demo（全市范围 city-wide）")
     return {**counts, **timings}
 
 
-def _ensure_demo_account(engine: sa.Engine, city_code: str) -> None:
+def ensure_demo_account(engine: sa.Engine, city_code: str) -> None:
     """The fictional city's sign-in: user ``demo``, password ``demo``, the whole city.
 
     The sign-in page names it only when the database is the demo (``meta.source == "demo"``),

@@ -7,6 +7,7 @@ a clean console and no internet use.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -134,13 +135,40 @@ class PageRecorder:
             self.external_requests.append(url)
 
 
+def sign_in_context(context, base_url: str, username: str = "demo", password: str = "demo") -> None:  # noqa: ANN001
+    """Sign a browser context in by posting the sign-in form (cookies land in the context)."""
+    page = context.request.get(base_url + "/login")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text())
+    assert match, f"no sign-in form at {base_url}/login"
+    response = context.request.post(
+        base_url + "/login",
+        form={"username": username, "password": password, "csrf_token": match.group(1)},
+        max_redirects=0,
+    )
+    assert response.status == 302, f"sign-in as {username} failed: HTTP {response.status}"
+
+
 @pytest.fixture
-def page_factory(browser):
+def page_factory(browser, request: pytest.FixtureRequest):
+    """New pages in fresh contexts, signed in as the demo user on ``live_server``.
+
+    ``base_url`` signs in on another server instead; ``sign_in=False`` leaves the page signed
+    out (for tests of the sign-in page itself).
+    """
     contexts = []
 
-    def make(width: int = 1920, height: int = 1080) -> PageRecorder:
+    def make(
+        width: int = 1920,
+        height: int = 1080,
+        *,
+        base_url: str | None = None,
+        sign_in: bool = True,
+    ) -> PageRecorder:
         context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
         contexts.append(context)
+        if sign_in:
+            url = base_url or request.getfixturevalue("live_server").url
+            sign_in_context(context, url)
         return PageRecorder(context.new_page())
 
     yield make
