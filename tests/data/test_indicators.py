@@ -92,7 +92,9 @@ def test_key_formulas_match_the_brief():
     assert set(I["risk_open_total"].numerator) == {
         "risk.red.open_end", "risk.orange.open_end", "risk.yellow.open_end", "risk.blue.open_end"
     }  # fmt: skip
-    assert I["dispute_mediation_rate"].caliber == "调解成功率=调解成功数÷受理数×100%"
+    assert I["dispute_mediation_rate"].caliber == (
+        "调解成功率=调解成功数÷受理数×100%（按受理日统计，尚在办理的计入分母）"
+    )
 
 
 def test_registry_is_read_only():
