@@ -24,15 +24,22 @@ def create_app(settings: Settings | None = None) -> Dash:
     """
     from callbacks import dashboard as dashboard_callbacks
     from callbacks.services import Services
+    from dashboard.export.routes import register_export_routes
     from dashboard.glyphs import register_glyph_route
+    from dashboard.screen_app import mount_screen
+    from dashboard.security import current_principal, init_security
     from data import db
+    from data.cache import CachedRepository, make_store
     from data.repository import Repository
     from layouts import dashboard as dashboard_layout
 
     settings = settings or Settings.from_env()
     engine = db.make_engine(settings.effective_database_url)
     meta = db.require_schema(engine)
-    repo = Repository(engine)
+    # Reads are answered from a cache shared by the workers, keyed by meta.data_version.
+    repo = CachedRepository.wrap(
+        Repository(engine), make_store(settings.cache_url), ttl_s=settings.cache_ttl_s
+    )
     repo.root()  # an empty database fails here with one clear line, not on first page view
     services = Services(
         repo=repo,
@@ -41,6 +48,8 @@ def create_app(settings: Settings | None = None) -> Dash:
         is_demo=meta.get("source") == "demo",
         tiles_url=settings.tiles_url,
         tiles_crs=settings.tiles_crs,
+        current_user=current_principal,
+        small_count_threshold=settings.small_count_threshold,
     )
     app = Dash(
         __name__,
@@ -51,8 +60,12 @@ def create_app(settings: Settings | None = None) -> Dash:
         update_title=None,
         external_stylesheets=[],
     )
+    init_security(app, settings, engine)  # sign-in wall, sessions, CSP: before any route is used
     app.layout = dashboard_layout.page
     app.validation_layout = dashboard_layout.validation_layout()
     register_glyph_route(app.server, settings.cjk_font)
+    # 导出简报 routes; raises FontMissing (one line) when the CJK font is not installed.
+    register_export_routes(app.server, services, settings)
     dashboard_callbacks.register(app, services)
+    mount_screen(app, settings, services)  # the wall screen (数据大屏) at /screen/
     return app

@@ -38,6 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--debug", action="store_true", default=None)
+    p.add_argument(
+        "--prod",
+        action="store_true",
+        help="serve with gunicorn: SHIYU_WORKERS processes, shared cache SHIYU_CACHE_URL",
+    )
 
     p = sub.add_parser("check", help="validate a database: schema, hierarchy, roll-ups")
     p.add_argument("--db", help="database URL")
@@ -48,6 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli_import = None  # type: ignore[assignment]
     if cli_import is not None:
         cli_import.add_parser(sub)
+    from dashboard import cli_export
+
+    cli_export.add_parser(sub)
+
+    try:
+        from dashboard import cli_users
+    except ImportError:  # accounts are optional while they are being built
+        cli_users = None  # type: ignore[assignment]
+    if cli_users is not None:
+        cli_users.add_parser(sub)
 
     args = parser.parse_args(argv)
     try:
@@ -83,6 +98,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _serve(settings)
     if args.command == "serve":
         settings = settings.with_overrides(host=args.host, port=args.port, debug=args.debug)
+        if args.prod:
+            from dashboard import prod
+
+            return prod.run(settings)
         return _serve(settings)
     if args.command == "check":
         from data.check import check_database
@@ -92,10 +111,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"数据库 / database: {engine.url.render_as_string()}")
         print(report.format())
         return 0 if report.ok else 1
+    if args.command == "export":
+        from dashboard import cli_export
+
+        return cli_export.run(args, settings.effective_database_url)
     if args.command == "import":
         from dashboard import cli_import
 
         return cli_import.run(args, settings.effective_database_url)
+    if args.command in ("users", "audit"):
+        from dashboard import cli_users
+
+        return cli_users.run(args, settings.effective_database_url)
     raise AssertionError(args.command)
 
 

@@ -42,6 +42,40 @@ class Settings:
     tiles_crs: str = "wgs84"
     #: CJK font file used for map labels and checked at start-up for exports.
     cjk_font: str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    # ---- security (see dashboard.security) ----
+    #: Signs session cookies. Required when ``production``; otherwise a random key is kept in
+    #: ``instance_path/secret_key``. Not shown in ``repr`` so it never lands in a log line.
+    secret_key: str = field(default="", repr=False)
+    #: Production: refuse to start without a secret key or accounts, Secure cookies (TLS), HSTS,
+    #: and plain error pages.
+    production: bool = False
+    #: Counts 1 … N-1 are shown as "<N" on shared screens and in exports (0: show everything).
+    small_count_threshold: int = 0
+    #: A signed-in session ends this many hours after sign-in (and after as long idle).
+    session_hours: int = 12
+    #: This many wrong passwords in a row lock an account for ``login_lock_minutes``.
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    #: Failed sign-ins from one address within ``login_lock_minutes`` before it must wait.
+    login_ip_max_failures: int = 20
+    #: Reverse proxies in front of Shiyu whose X-Forwarded-For/-Proto/-Host are trusted (nginx: 1).
+    trusted_proxies: int = 0
+    # ---- big screen at /screen/ (see dashboard.screen_app) ----
+    #: Design canvas: ``1920x1080`` (16:9 walls) or ``3840x1080`` (32:9 walls, two maps).
+    screen_canvas: str = "1920x1080"
+    #: Auto-tour: ``districts``, ``top5:<metric>``, a comma-separated list of codes, or ``off``.
+    screen_tour: str = "districts"
+    #: Seconds per tour stop, between data refreshes, and of idleness before the tour resumes.
+    screen_tour_interval_s: int = 20
+    screen_refresh_s: int = 60
+    screen_idle_resume_s: int = 60
+    # ---- speed (see data.cache, dashboard.prod, docs/performance.md) ----
+    #: Shared read cache: ``redis://host:6379/0``; empty keeps a cache inside each worker.
+    cache_url: str = ""
+    #: Lifetime of a cache entry in seconds (new data invalidates at once; 0 turns the cache off).
+    cache_ttl_s: int = 300
+    #: Worker processes of ``shiyu serve --prod`` (0: one per CPU core, plus one).
+    workers: int = 0
 
     @property
     def effective_database_url(self) -> str:
@@ -71,6 +105,17 @@ class Settings:
                 continue
             values[f.name] = _coerce(f.name, f.type, raw)
         settings = cls(**values)  # type: ignore[arg-type]
+        for name in ("session_hours", "login_max_failures", "login_lock_minutes"):
+            if getattr(settings, name) < 1:
+                raise SettingsError(f"SHIYU_{name.upper()} 必须大于 0 / must be at least 1")
+        if settings.screen_canvas.lower() not in ("1920x1080", "3840x1080"):
+            raise SettingsError(
+                "SHIYU_SCREEN_CANVAS 只能是 1920x1080 或 3840x1080 / must be 1920x1080 or "
+                f"3840x1080, got {settings.screen_canvas!r}"
+            )
+        for name in ("screen_tour_interval_s", "screen_refresh_s", "screen_idle_resume_s"):
+            if getattr(settings, name) < 1:
+                raise SettingsError(f"SHIYU_{name.upper()} 必须大于 0 / must be at least 1")
         if settings.tiles_crs not in ("wgs84", "gcj02"):
             raise SettingsError(
                 f"SHIYU_TILES_CRS 只能是 wgs84 或 gcj02 / must be wgs84 or gcj02, got {settings.tiles_crs!r}"

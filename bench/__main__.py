@@ -1,0 +1,12 @@
+"""List the benchmarks: ``python -m bench``."""
+
+BENCHMARKS = {
+    "bench.import_cases": "import one million daily case rows from CSV (SQLite, PostgreSQL)",
+    "bench.interactions": "every dashboard interaction on a 20,000-grid city: server, bytes, "
+    "browser, floors, 20 users (--quick for a shorter run)",
+}
+
+if __name__ == "__main__":
+    print("Shiyu benchmarks (run with .venv/bin/python -m <name> [--help]):")
+    for name, what in BENCHMARKS.items():
+        print(f"  {name:<22} {what}")

@@ -1,0 +1,998 @@
+"""Benchmark: how fast the dashboard answers a leader's clicks on a city of 20,000 grids.
+
+Run: ``.venv/bin/python -m bench.interactions [--quick] [--backends sqlite,postgresql]``.
+Prints a table and writes ``bench/results/interactions.json``. See ``docs/performance.md``.
+
+For each database (the ``large`` demo preset, built once into ``--data-dir`` and reused):
+
+1. **Browser tour** against the production setup (gunicorn, ``dashboard.prod``, shared Redis
+   cache when one answers): sign in as demo/demo, load the page, drill city → district → town →
+   village → grid by clicking the map where a person would (the label point projected through
+   MapLibre), go back to the city by the breadcrumb, change the period, change the metric,
+   switch the hotspot analysis on. Each interaction is timed from the pointer event to the
+   last chart's ``plotly_afterplot`` (or the resolution of its ``Plotly.react``).
+   The callback POSTs and their responses are recorded.
+2. **Render floor**: the figures those responses carried, drawn by the same plotly.min.js on a
+   bare page of the same origin (same sizes), timed from ``Plotly.react`` to the last
+   ``plotly_afterplot``.
+3. **Server time**: the recorded POSTs replayed over HTTP in the browser's waves (a wave is
+   what Dash fires together), against a server without cache (``cold``) and with the cache
+   (``warm``, second visit). Bytes raw and gzip per response.
+4. **Server floor**: the plain SQL for the numbers the view shows (:mod:`bench.floors`).
+5. **Load**: 1 and ``--users`` simulated users replaying the whole tour in a loop (each user
+   on other units of the same levels), requests/s and p95; RSS per worker afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import contextlib
+import datetime as dt
+import gzip
+import http.client
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench import floors
+from data import db, schema
+from data.repository import Repository
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/shiyu_bench_large"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+DEMO_END = "2026-10-31"
+CHROMIUM = os.environ.get("SHIYU_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1920, "height": 1080}
+UPDATE = "/_dash-update-component"
+
+# Targets of issue 8 (reported, not asserted).
+TARGET_SERVER = (2.0, 0.030)  # ours ≤ 2 × floor + 30 ms
+TARGET_RENDER = 1.5  # click-to-rendered ≤ 1.5 × render floor
+TARGET_MAP_GZIP = 1_000_000
+TARGET_LOAD_RATIO = 3.0
+TARGET_RSS_MB = 600
+
+# ---- page instrumentation -------------------------------------------------------------------
+# Records pointer events, dash fetches in flight, and every chart's render: Plotly.react /
+# newPlot resolution and plotly_afterplot (which for maps comes after MapLibre is idle).
+INIT_SCRIPT = r"""
+(() => {
+  const B = window.__bench = {clicks: [], renders: [], inflight: 0, lastFetchEnd: 0};
+  document.addEventListener('pointerdown', () => B.clicks.push(performance.now()), true);
+  document.addEventListener('keydown', () => B.clicks.push(performance.now()), true);
+  const origFetch = window.fetch;
+  window.fetch = function(input, init) {
+    const url = typeof input === 'string' ? input : (input && input.url) || '';
+    const dash = url.indexOf('_dash-update-component') >= 0;
+    if (dash) B.inflight++;
+    const p = origFetch.apply(this, arguments);
+    if (dash) p.finally(() => { B.inflight--; B.lastFetchEnd = performance.now(); });
+    return p;
+  };
+  const hooked = new WeakMap();
+  function hook(gd) {
+    if (!gd || !gd.on || hooked.get(gd) === gd._ev) return;
+    hooked.set(gd, gd._ev);
+    const id = (gd.closest('[id]') || gd).id;
+    gd.on('plotly_afterplot', () => B.renders.push([performance.now(), id, 'afterplot']));
+  }
+  B.hookAll = () => document.querySelectorAll('.js-plotly-plot').forEach(hook);
+  function wrap(P) {
+    for (const name of ['react', 'newPlot']) {
+      const orig = P[name];
+      if (!orig || orig.__bench) continue;
+      const wrapped = function(gd) {
+        const res = orig.apply(this, arguments);
+        const el = typeof gd === 'string' ? document.getElementById(gd) : gd;
+        hook(el);
+        return Promise.resolve(res).then((v) => {
+          hook(el);
+          const id = el ? (el.closest('[id]') || el).id : '';
+          B.renders.push([performance.now(), id, name]);
+          return v;
+        });
+      };
+      wrapped.__bench = true;
+      P[name] = wrapped;
+    }
+  }
+  let plotly;
+  Object.defineProperty(window, 'Plotly', {
+    configurable: true,
+    get() { return plotly; },
+    set(v) { plotly = v; if (v) wrap(v); },
+  });
+})();
+"""
+
+MAP_READY = """(id) => {
+  const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+  return !!(gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot
+            && gd._fullLayout.map._subplot.map.loaded());
+}"""
+
+PROJECT = """([id, lon, lat]) => {
+  const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+  const map = gd._fullLayout.map._subplot.map;
+  const p = map.project([lon, lat]);
+  const box = map.getContainer().getBoundingClientRect();
+  return {x: box.left + p.x, y: box.top + p.y, w: box.width, h: box.height};
+}"""
+
+GRAPH_SIZES = """() => Object.fromEntries([...document.querySelectorAll('.js-plotly-plot')]
+  .map((gd) => [(gd.closest('[id]') || gd).id,
+                [Math.round(gd.getBoundingClientRect().width),
+                 Math.round(gd.getBoundingClientRect().height)]]))"""
+
+FLOOR_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<script src="{plotly}"></script></head><body style="margin:0">{divs}</body></html>"""
+
+FLOOR_RUN = r"""async ([before, figs]) => {
+  // Draw what the page showed before the interaction (not timed), then time the update to
+  // what it shows after: the same Plotly.react transition dcc.Graph makes.
+  const gds = figs.map((f, i) => document.getElementById('f' + i));
+  const settle = async (since) => {
+    const deadline = performance.now() + 20000;
+    while (performance.now() < deadline) {
+      const ready = gds.every((gd) => !(gd._fullLayout && gd._fullLayout.map)
+        || (gd._fullLayout.map._subplot && gd._fullLayout.map._subplot.map.loaded()));
+      if (ready && performance.now() - Math.max(since, ...last) > 400) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const last = new Array(figs.length).fill(0);
+  for (let i = 0; i < gds.length; i++) {
+    const b = before[i] || {data: [], layout: {}};
+    await Plotly.newPlot(gds[i], b.data || [], b.layout || {}, b.config || {});
+  }
+  gds.forEach((gd, i) => gd.on('plotly_afterplot', () => { last[i] = performance.now(); }));
+  await settle(performance.now());
+  last.fill(0);
+  const t0 = performance.now();
+  await Promise.all(figs.map((f, i) => Plotly.react(gds[i], f.data || [], f.layout || {}, f.config || {})
+    .then(() => { last[i] = Math.max(last[i], performance.now()); })));
+  await settle(t0);
+  const out = Math.max(...last) - t0;
+  gds.forEach((gd) => Plotly.purge(gd));
+  return out;
+}"""
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- databases --------------------------------------------------------------------------------
+def ensure_database(backend: str, data_dir: Path, preset: str) -> str:
+    """URL of the ``preset`` demo city on ``backend``, building it once if missing."""
+    if backend == "sqlite":
+        url = f"sqlite:///{data_dir / f'{preset}.sqlite'}"
+    else:
+        url = POSTGRES_BENCH if preset == "large" else POSTGRES_BENCH.replace("large", preset)
+        name = sa.engine.make_url(url).database
+        admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    if _has_preset(url, preset):
+        return url
+    log(f"building the {preset} demo city into {url} (several minutes) …")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "build-demo",
+            "--preset",
+            preset,
+            "--end",
+            DEMO_END,
+            "--out",
+            url,
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    return url
+
+
+def _has_preset(url: str, preset: str) -> bool:
+    try:
+        engine = db.make_engine(url)
+    except db.DatabaseError:
+        return False
+    try:
+        if not db.has_schema(engine):
+            return False
+        with engine.connect() as conn:
+            meta = db.all_meta(conn)
+        return meta.get("demo_preset") == preset and meta.get("data_end") == DEMO_END
+    finally:
+        engine.dispose()
+
+
+# ---- the tour -----------------------------------------------------------------------------------
+@dataclass
+class Step:
+    """One interaction of the tour."""
+
+    name: str
+    kind: str  # load | drill | crumb | period | metric | hotspot
+    target: str = ""  # unit code (drill, crumb) or option label (period, metric)
+    point: tuple[float, float] | None = None  # where to click on the map (lon, lat)
+    state: dict[str, str] = field(default_factory=dict)  # the view after the step
+
+
+def plan_tour(url: str) -> tuple[list[Step], dict[str, list[str]]]:
+    """The drill path (at each level the child with most children: the biggest maps) and, per
+    level, other units the simulated users visit instead."""
+    engine = db.make_engine(url)
+    repo = Repository(engine)
+    root = repo.root()
+    anchor = repo.anchor_date().isoformat()
+    steps = [Step("first page load", "load", root.code, state={"unit": root.code})]
+    code = root.code
+    path = [root]
+    while True:
+        kids = repo.children(code)
+        if kids.empty:
+            break
+        with engine.connect() as conn:
+            counts = dict(
+                conn.execute(
+                    sa.select(schema.units.c.parent_code, sa.func.count())
+                    .where(schema.units.c.parent_code.in_(kids["code"].tolist()))
+                    .group_by(schema.units.c.parent_code)
+                ).all()
+            )
+        kids = kids.assign(n=[counts.get(c, 0) for c in kids["code"]])
+        kids = kids[kids["has_geometry"].astype(bool)]
+        pick = kids.sort_values(["n", "code"], ascending=[False, True]).iloc[0]
+        unit = repo.unit(str(pick["code"]))
+        steps.append(
+            Step(
+                f"drill → {unit.level}",
+                "drill",
+                unit.code,
+                (float(pick["label_lon"]), float(pick["label_lat"])),
+                {"unit": unit.code},
+            )
+        )
+        path.append(unit)
+        code = unit.code
+    district = path[1] if len(path) > 1 else root
+    steps.append(
+        Step("breadcrumb → district", "crumb", district.code, state={"unit": district.code})
+    )
+    steps.append(
+        Step(
+            "change period (本年)",
+            "period",
+            "本年",
+            state={"unit": district.code, "period": "year"},
+        )
+    )
+    steps.append(
+        Step(
+            "change metric (信访件次)",
+            "metric",
+            "信访件次",
+            state={"unit": district.code, "period": "year", "metric": "petition_received"},
+        )
+    )
+    steps.append(
+        Step(
+            "hotspots on",
+            "hotspot",
+            "",
+            state={
+                "unit": district.code,
+                "period": "year",
+                "metric": "petition_received",
+                "hot": "1",
+            },
+        )
+    )
+    alternatives: dict[str, list[str]] = {}
+    for unit in path:
+        same = repo.units_at_level(unit.level)["code"].tolist()
+        alternatives[unit.code] = [c for c in same if c != unit.code]
+    for s in steps:
+        s.state.setdefault("anchor", anchor)
+    engine.dispose()
+    return steps, alternatives
+
+
+# ---- servers --------------------------------------------------------------------------------------
+class Server:
+    """``dashboard.prod`` (gunicorn) on a free port, for one database and one cache setting."""
+
+    def __init__(self, url: str, *, cache: str, workers: int, log_path: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.url, self.cache, self.workers, self.log_path = url, cache, workers, log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Server:
+        from dashboard.prod import gunicorn_argv
+        from dashboard.settings import Settings
+
+        settings = Settings(host="127.0.0.1", port=self.port, workers=self.workers)
+        env = {
+            **os.environ,
+            "SHIYU_DATABASE_URL": self.url,
+            "SHIYU_CACHE_URL": REDIS_URL if self.cache == "redis" else "",
+            "SHIYU_CACHE_TTL_S": "0" if self.cache == "off" else "300",
+            "SHIYU_WORKERS": str(self.workers),
+        }
+        argv = gunicorn_argv(settings, ["--access-logfile", "/dev/null"])
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in __exit__
+        self.proc = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early, see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as r:
+                    if r.status == 200 and len(self.worker_pids()) >= self.workers:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("server did not start in time")
+        return self
+
+    def worker_pids(self) -> list[int]:
+        assert self.proc is not None
+        out = subprocess.run(
+            ["ps", "--ppid", str(self.proc.pid), "-o", "pid="], capture_output=True, text=True
+        ).stdout
+        return [int(x) for x in out.split()]
+
+    def rss_mb(self) -> list[float]:
+        sizes = []
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        sizes.append(int(line.split()[1]) / 1024)
+        return sizes
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._log.close()
+
+
+def sign_in_cookie(base: str) -> str:
+    """Sign in as demo/demo over plain HTTP; returns the Cookie header value."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/login")
+    resp = conn.getresponse()
+    page = resp.read().decode()
+    cookie = _cookie(resp.headers.get_all("Set-Cookie") or [])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    body = urllib.parse.urlencode(
+        {
+            "username": "demo",
+            "password": "demo",
+            "next": "/",
+            "csrf_token": token[1] if token else "",
+        }
+    )
+    conn.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
+    resp = conn.getresponse()
+    resp.read()
+    cookie = _cookie(resp.headers.get_all("Set-Cookie") or []) or cookie
+    conn.close()
+    if resp.status not in (302, 303):
+        raise RuntimeError(f"sign-in failed: HTTP {resp.status}")
+    return cookie
+
+
+def _cookie(headers: list[str]) -> str:
+    return "; ".join(h.split(";", 1)[0] for h in headers)
+
+
+# ---- HTTP replay -------------------------------------------------------------------------------
+@dataclass
+class Call:
+    """One recorded callback POST."""
+
+    body: str
+    output: str
+    wave: int
+    raw_bytes: int = 0
+    gzip_bytes: int = 0
+
+
+def post(base: str, cookie: str, body: str) -> tuple[float, int, int, int]:
+    """(seconds, status, gzip bytes on the wire, raw bytes) of one callback POST."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    data = body.encode()
+    t0 = time.perf_counter()
+    conn.request(
+        "POST",
+        UPDATE,
+        body=data,
+        headers={
+            "Content-Type": "application/json",
+            "Accept-Encoding": "gzip",
+            "Cookie": cookie,
+        },
+    )
+    resp = conn.getresponse()
+    wire = resp.read()
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    raw = gzip.decompress(wire) if resp.headers.get("Content-Encoding") == "gzip" else wire
+    return elapsed, resp.status, len(wire), len(raw)
+
+
+def replay_interaction(
+    base: str, cookie: str, calls: list[Call], pool: cf.ThreadPoolExecutor
+) -> tuple[float, list[tuple[Call, float, int, int, int]]]:
+    """Replay one interaction's calls wave by wave; (wall seconds, per call results)."""
+    results = []
+    t0 = time.perf_counter()
+    for wave in sorted({c.wave for c in calls}):
+        batch = [c for c in calls if c.wave == wave]
+        futures = [(c, pool.submit(post, base, cookie, c.body)) for c in batch]
+        for c, f in futures:
+            results.append((c, *f.result()))
+    return time.perf_counter() - t0, results
+
+
+def substitute(body: str, mapping: dict[str, str]) -> str:
+    for old in sorted(mapping, key=len, reverse=True):
+        body = re.sub(rf"(?<![0-9]){re.escape(old)}(?![0-9])", mapping[old], body)
+    return body
+
+
+# ---- the browser tour -----------------------------------------------------------------------------
+@dataclass
+class Observed:
+    step: str
+    browser_s: float
+    calls: list[Call]
+    figures: dict[str, dict]
+    sizes: dict[str, list[int]]
+    server_s: list[float]  # TTFB of each callback as the browser saw it
+    how: str = ""
+
+
+def _wait_quiet(page: Any, since: float, timeout_s: float = 60.0, quiet_ms: float = 600) -> float:
+    """Wait until no callback is in flight and no chart has rendered for ``quiet_ms``;
+    returns the time of the last render after ``since`` (page clock, ms)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = page.evaluate(
+            """(since) => { window.__bench.hookAll();
+                const B = window.__bench; const r = B.renders.filter((x) => x[0] >= since);
+                return {inflight: B.inflight, last: r.length ? Math.max(...r.map((x) => x[0])) : 0,
+                        lastFetch: B.lastFetchEnd, now: performance.now()}; }""",
+            since,
+        )
+        busy_until = max(state["last"], state["lastFetch"])
+        if state["inflight"] == 0 and state["last"] and state["now"] - busy_until > quiet_ms:
+            return state["last"]
+        time.sleep(0.05)
+    raise TimeoutError("the page did not settle")
+
+
+def _waves(records: list[dict]) -> None:
+    """Assign waves: a request belongs to a new wave once an earlier one has answered."""
+    records.sort(key=lambda r: r["start"])
+    wave, ends = 0, []
+    for r in records:
+        if ends and r["start"] >= min(ends) - 1:
+            wave += 1
+            ends = []
+        r["wave"] = wave
+        ends.append(r["end"])
+
+
+def browser_tour(base: str, steps: list[Step], runs: int, capture: bool) -> list[list[Observed]]:
+    from playwright.sync_api import sync_playwright
+
+    from layouts.dashboard import Ids
+
+    out: list[list[Observed]] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+        context.add_init_script(INIT_SCRIPT)
+        page = context.new_page()
+        page.goto(base + "/login")
+        page.fill("#login-username", "demo")
+        page.fill("#login-password", "demo")
+        page.click("#login-submit")
+        page.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
+        seen: list[Any] = []
+        page.on("requestfinished", lambda req: seen.append(req) if UPDATE in req.url else None)
+        for run in range(runs):
+            observed: list[Observed] = []
+            for step in steps:
+                seen.clear()
+                how = ""
+                if step.kind == "load":
+                    page.goto(base + "/", wait_until="commit")
+                    since = 0.0
+                    click_t = 0.0  # navigation start
+                else:
+                    page.evaluate("() => window.__bench.hookAll()")
+                    since = page.evaluate("() => performance.now()")
+                    how = _act(page, step, Ids)
+                    clicks = page.evaluate(
+                        "(s) => window.__bench.clicks.filter((t) => t >= s)", since
+                    )
+                    click_t = clicks[0] if clicks else since
+                last = _wait_quiet(page, since)
+                if step.kind != "load" and step.state.get("unit"):
+                    want = f"unit={step.state['unit']}"
+                    if want not in page.url and step.kind in ("drill", "crumb"):
+                        raise RuntimeError(f"{step.name}: page is at {page.url}, wanted {want}")
+                if step.kind == "drill":
+                    page.wait_for_function(MAP_READY, arg=Ids.MAP.value, timeout=30_000)
+                records, figures = [], {}
+                server_s = []
+                for req in list(seen):
+                    timing = req.timing
+                    resp = req.response()
+                    start = timing["startTime"]
+                    records.append(
+                        {
+                            "start": start + timing["requestStart"],
+                            "end": start + timing["responseEnd"],
+                            "req": req,
+                        }
+                    )
+                    if timing["responseStart"] > 0 and timing["requestStart"] >= 0:
+                        server_s.append((timing["responseStart"] - timing["requestStart"]) / 1000)
+                    if capture and run == 0 and resp is not None and resp.status == 200:
+                        try:
+                            payload = json.loads(resp.body())
+                        except (ValueError, Exception):  # noqa: BLE001 - a body gone is no figure
+                            payload = {}
+                        for comp, props in (payload.get("response") or {}).items():
+                            if isinstance(props, dict) and isinstance(props.get("figure"), dict):
+                                figures[comp] = props["figure"]
+                _waves(records)
+                calls = []
+                if capture and run == 0:
+                    for r in records:
+                        req = r["req"]
+                        body = req.post_data or ""
+                        try:
+                            output = json.loads(body).get("output", "")
+                        except ValueError:
+                            output = ""
+                        calls.append(Call(body=body, output=output, wave=r["wave"]))
+                sizes = page.evaluate(GRAPH_SIZES) if capture and run == 0 else {}
+                observed.append(
+                    Observed(
+                        step.name,
+                        (last - click_t) / 1000,
+                        calls,
+                        figures,
+                        sizes,
+                        server_s,
+                        how,
+                    )
+                )
+                log(f"  run {run + 1} {step.name}: {(last - click_t):.0f} ms {how}")
+            out.append(observed)
+        context.close()
+        browser.close()
+    return out
+
+
+def _act(page: Any, step: Step, ids: Any) -> str:
+    """Do what a person does for ``step``; returns how it was done."""
+    if step.kind == "drill":
+        page.wait_for_function(MAP_READY, arg=ids.MAP.value, timeout=30_000)
+        if step.point is not None:
+            pt = page.evaluate(PROJECT, [ids.MAP.value, step.point[0], step.point[1]])
+            page.mouse.click(pt["x"], pt["y"])
+            try:
+                page.wait_for_url(re.compile(rf"unit={step.target}(&|$)"), timeout=5_000)
+                return "map click"
+            except Exception:  # noqa: BLE001 - the label point missed: use the ranking link
+                pass
+        page.locator(f"#{ids.RANKING} a[href*='unit={step.target}']").first.click()
+        return "ranking link"
+    if step.kind == "crumb":
+        page.locator(f"#{ids.BREADCRUMB} a[href*='unit={step.target}']").first.click()
+        return "breadcrumb"
+    if step.kind in ("period", "metric"):
+        box = ids.PERIOD if step.kind == "period" else ids.METRIC
+        page.locator(f"#{box}").click()
+        page.get_by_role("option", name=step.target, exact=True).first.click()
+        return "dropdown"
+    if step.kind == "hotspot":
+        page.locator(f"#{ids.HOTSPOT}").click()
+        return "switch"
+    raise ValueError(step.kind)
+
+
+# ---- render floor ---------------------------------------------------------------------------------
+def render_floor(base: str, observed: list[Observed], repeats: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, list[float]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        # Same origin as the app (its plotly.js, its map glyph route and its session).
+        page.goto(base + "/login")
+        page.fill("#login-username", "demo")
+        page.fill("#login-password", "demo")
+        page.click("#login-submit")
+        page.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
+        page.wait_for_function("() => !!window.Plotly", timeout=60_000)
+        plotly_src = page.evaluate(
+            "() => [...document.scripts].map((s) => s.src).find((s) => /plotly/.test(s)) || ''"
+        )
+        if not plotly_src:  # dcc loads plotly.js on demand: find it among the resources
+            plotly_src = page.evaluate(
+                "() => performance.getEntriesByType('resource').map((e) => e.name)"
+                ".find((n) => /plotly(\\.min)?\\.js/.test(n)) || ''"
+            )
+        shown: dict[str, dict] = {}  # what each graph shows before the step
+        for obs in observed:
+            comps = list(obs.figures)
+            figs = [obs.figures[k] for k in comps]
+            before = [shown.get(k, {"data": [], "layout": {}}) for k in comps]
+            shown.update(obs.figures)
+            if not any(f.get("data") for f in figs):
+                continue
+            sizes = [obs.sizes.get(k, [900, 440]) for k in comps]
+            divs = "".join(
+                f'<div id="f{i}" style="width:{w}px;height:{h}px"></div>'
+                for i, (w, h) in enumerate(sizes)
+            )
+            html = FLOOR_PAGE.format(plotly=plotly_src, divs=divs)
+            route = f"{base}/__bench_floor_{uuid.uuid4().hex}"
+            page.route(route, _fulfil_with(html))
+            page.goto(route)
+            page.wait_for_function("() => !!window.Plotly", timeout=30_000)
+            times = []
+            for _ in range(repeats):
+                times.append(page.evaluate(FLOOR_RUN, [before, figs]) / 1000)
+            out[obs.step] = times
+        context.close()
+        browser.close()
+    return out
+
+
+def _fulfil_with(html: str) -> Any:
+    def handler(route: Any) -> None:
+        route.fulfill(body=html, content_type="text/html")
+
+    return handler
+
+
+# ---- load ----------------------------------------------------------------------------------------------
+def load_test(
+    base: str,
+    cookie: str,
+    tour: list[list[Call]],
+    alternatives: dict[str, list[str]],
+    users: int,
+    duration_s: float,
+) -> dict[str, float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + duration_s
+    errors = [0]
+
+    def user(k: int) -> None:
+        mapping = {
+            code: alts[(k * 7) % len(alts)] for code, alts in alternatives.items() if alts and k
+        }
+        calls = [
+            [Call(substitute(c.body, mapping), c.output, c.wave) for c in step] for step in tour
+        ]
+        with cf.ThreadPoolExecutor(max_workers=8) as pool:
+            while time.monotonic() < stop:
+                for step in calls:
+                    if time.monotonic() >= stop:
+                        break
+                    _wall, results = replay_interaction(base, cookie, step, pool)
+                    with lock:
+                        for _c, secs, status, _g, _r in results:
+                            latencies.append(secs)
+                            if status != 200 and status != 204:
+                                errors[0] += 1
+
+    t0 = time.perf_counter()
+    with cf.ThreadPoolExecutor(max_workers=users) as users_pool:
+        list(users_pool.map(user, range(users)))
+    elapsed = time.perf_counter() - t0
+    return {
+        "users": users,
+        "requests": len(latencies),
+        "errors": errors[0],
+        "requests_per_s": len(latencies) / elapsed,
+        "p50_s": med(latencies),
+        "p95_s": pct(latencies, 0.95),
+    }
+
+
+# ---- one backend -----------------------------------------------------------------------------------
+def bench_backend(backend: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
+    steps, alternatives = plan_tour(url)
+    log(f"{backend}: tour " + " → ".join(s.target or s.kind for s in steps))
+    logs = RESULTS / f"server-{backend}.log"
+    result: dict[str, Any] = {"backend": backend, "database": url, "steps": [s.name for s in steps]}
+    cache = "redis" if _redis_ok() else "local"
+    result["cache"] = cache
+
+    with Server(url, cache=cache, workers=args.workers, log_path=logs) as server:
+        log(f"{backend}: browser tour × {args.runs} ({server.workers} workers, cache {cache})")
+        runs = browser_tour(server.base, steps, args.runs, capture=True)
+        captured = runs[0]
+        result["browser_s"] = {s.name: [r[i].browser_s for r in runs] for i, s in enumerate(steps)}
+        result["browser_ttfb_s"] = {
+            s.name: [x for r in runs for x in r[i].server_s] for i, s in enumerate(steps)
+        }
+        result["how"] = {s.name: captured[i].how for i, s in enumerate(steps)}
+        log(f"{backend}: render floor")
+        result["render_floor_s"] = render_floor(server.base, captured, args.floor_repeats)
+        cookie = sign_in_cookie(server.base)
+        tour_calls = [o.calls for o in captured]
+        # Bytes, once each (gzip as the browser gets them, raw after decompressing).
+        sizes: dict[str, list[dict[str, Any]]] = {}
+        for obs in captured:
+            rows = []
+            for c in obs.calls:
+                _s, status, gz, raw = post(server.base, cookie, c.body)
+                rows.append({"output": c.output[:80], "status": status, "gzip": gz, "raw": raw})
+            sizes[obs.step] = rows
+        result["bytes"] = sizes
+        log(f"{backend}: warm replay × {args.repeats}")
+        result["warm"] = _replay(server.base, cookie, captured, args.repeats, warm_first=True)
+        result["rss_after_tour_mb"] = server.rss_mb()
+        log(f"{backend}: load 1 user / {args.users} users, {args.duration:.0f} s each")
+        single = load_test(server.base, cookie, tour_calls, alternatives, 1, args.duration)
+        many = load_test(server.base, cookie, tour_calls, alternatives, args.users, args.duration)
+        result["load"] = {"single": single, "many": many}
+        result["rss_after_load_mb"] = server.rss_mb()
+
+    with Server(url, cache="off", workers=args.workers, log_path=logs) as server:
+        log(f"{backend}: cold replay (no cache) × {args.repeats}")
+        cookie = sign_in_cookie(server.base)
+        result["cold"] = _replay(server.base, cookie, captured, args.repeats, warm_first=False)
+
+    log(f"{backend}: server floor")
+    engine = db.make_engine(url)
+    anchor = dt.date.fromisoformat(steps[0].state["anchor"])
+    floor: dict[str, list[float]] = {}
+    parents = {s.target: (steps[i - 1].target if i else s.target) for i, s in enumerate(steps)}
+    for i, s in enumerate(steps):
+        unit = s.state["unit"]
+        lowest = i == max(j for j, x in enumerate(steps) if x.kind == "drill")
+        spec = floors.ViewSpec(
+            unit=unit,
+            map_unit=parents[unit] if lowest else unit,
+            period=s.state.get("period", "30d"),
+            anchor=anchor,
+        )
+        floors.time_view(engine, spec)  # warm the database's own caches, as ours are
+        floor[s.name] = [floors.time_view(engine, spec)["total"] for _ in range(args.repeats)]
+    engine.dispose()
+    result["server_floor_s"] = floor
+    return result
+
+
+def _replay(
+    base: str, cookie: str, captured: list[Observed], repeats: int, *, warm_first: bool
+) -> dict[str, dict[str, list[float]]]:
+    out: dict[str, dict[str, list[float]]] = {}
+    with cf.ThreadPoolExecutor(max_workers=8) as pool:
+        if warm_first:
+            for obs in captured:
+                replay_interaction(base, cookie, obs.calls, pool)
+        for obs in captured:
+            walls, totals = [], []
+            for _ in range(repeats):
+                wall, results = replay_interaction(base, cookie, obs.calls, pool)
+                walls.append(wall)
+                totals.append(sum(r[1] for r in results))
+            out[obs.step] = {"wall_s": walls, "sum_s": totals}
+    return out
+
+
+def _redis_ok() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=0.5).ping())
+    except Exception:  # noqa: BLE001 - any failure: no Redis
+        return False
+
+
+# ---- report ------------------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    mem_kb = 0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "loadavg": os.getloadavg(),
+        "python": platform.python_version(),
+        "chromium": CHROMIUM,
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in results:
+        lines.append(
+            f"\n== {r['backend']} ({r['cache']} cache) ==\n"
+            "interaction              | cold ms (floor ms, ratio) | warm ms | map gzip KB (raw) "
+            "| click→rendered ms (render floor, ratio)"
+        )
+        for step in r["steps"]:
+            cold = med(r["cold"][step]["sum_s"]) * 1000
+            warm = med(r["warm"][step]["sum_s"]) * 1000
+            floor = med(r["server_floor_s"][step]) * 1000
+            ratio = cold / floor if floor else float("nan")
+            ok = "✓" if cold / 1000 <= TARGET_SERVER[0] * floor / 1000 + TARGET_SERVER[1] else "✗"
+            biggest = max(r["bytes"][step], key=lambda x: x["gzip"], default={"gzip": 0, "raw": 0})
+            browser = med(r["browser_s"][step]) * 1000
+            rfloor = med(r["render_floor_s"].get(step, [])) * 1000
+            rratio = browser / rfloor if rfloor == rfloor and rfloor else float("nan")
+            rok = "✓" if rratio <= TARGET_RENDER else "✗"
+            lines.append(
+                f"{step[:24]:<24} | {cold:7.0f} ({floor:5.1f}, {ratio:5.1f}×) {ok} | {warm:7.0f} "
+                f"| {biggest['gzip'] / 1024:7.0f} ({biggest['raw'] / 1024:6.0f}) "
+                f"| {browser:6.0f} ({rfloor:6.0f}, {rratio:4.2f}×) {rok}"
+            )
+        load = r["load"]
+        ratio = load["many"]["p95_s"] / load["single"]["p95_s"]
+        lines.append(
+            f"load: 1 user {load['single']['requests_per_s']:.1f} req/s p95 "
+            f"{load['single']['p95_s'] * 1000:.0f} ms; {load['many']['users']} users "
+            f"{load['many']['requests_per_s']:.1f} req/s p95 {load['many']['p95_s'] * 1000:.0f} ms"
+            f" → ratio {ratio:.1f}× {'✓' if ratio <= TARGET_LOAD_RATIO else '✗'}"
+            f" (errors {load['many']['errors']})"
+        )
+        rss = r["rss_after_load_mb"]
+        lines.append(
+            f"RSS per worker: after tour {', '.join(f'{x:.0f}' for x in r['rss_after_tour_mb'])} MB;"
+            f" after load {', '.join(f'{x:.0f}' for x in rss)} MB "
+            f"{'✓' if rss and max(rss) <= TARGET_RSS_MB else '✗'}"
+        )
+        biggest = max(
+            (x for rows in r["bytes"].values() for x in rows), key=lambda x: x["gzip"], default=None
+        )
+        if biggest:
+            lines.append(
+                f"biggest response: {biggest['gzip'] / 1024:.0f} KB gzip, {biggest['raw'] / 1024:.0f} KB raw "
+                f"{'✓' if biggest['gzip'] <= TARGET_MAP_GZIP else '✗'}"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.interactions", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter load test")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--preset", default="large", choices=["tiny", "demo", "large"])
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/shiyu-bench"))
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: cores + 1)")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=RESULTS / "interactions.json")
+    args = parser.parse_args(argv)
+    args.runs = 2 if args.quick else 5
+    args.repeats = 3 if args.quick else 10
+    args.floor_repeats = 2 if args.quick else 5
+    args.duration = 8.0 if args.quick else 25.0
+    if not args.workers:
+        from dashboard.prod import default_workers
+
+        args.workers = default_workers()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    results = []
+    started = machine()
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        url = ensure_database(backend, args.data_dir, args.preset)
+        results.append(bench_backend(backend, url, args))
+    payload = {
+        "machine": started,
+        "load_after": os.getloadavg(),
+        "preset": args.preset,
+        "quick": args.quick,
+        "workers": args.workers,
+        "results": results,
+    }
+    args.out.write_text(json.dumps(payload, indent=1, ensure_ascii=False, default=str))
+    print(f"machine: {started}")
+    print(report(results))
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,356 @@
+"""A read cache for the repository, shared by every worker and keyed by the data version.
+
+The dashboard asks the same questions over and over: four callbacks of one page view each
+resolve the unit, its lineage and the data span, every visitor of a district reads the same
+totals and polygons. :class:`CachedRepository` answers the expensive reads of
+:class:`~data.repository.Repository` from a store shared by the server's workers (Redis, named
+by ``SHIYU_CACHE_URL``) or, without one, from a bounded store inside the process.
+
+Keys are ``<prefix>:<database>:<data_version>:<method>:<hash of the arguments>``. Loaders bump
+``meta.data_version`` (:func:`data.db.bump_data_version`) and other systems that write the
+tables are expected to do the same, so new data is never answered from old entries: the version
+is read with one indexed query, itself remembered for ``version_ttl_s`` (about a second) so that
+a burst of callbacks does not repeat it. Every entry also expires after ``ttl_s`` seconds, a
+backstop for a writer that forgets to bump the version.
+
+Values are stored pickled, so every caller receives its own copy and may change it freely
+(the view models do). Nothing here imports dash; the app factory wraps the repository.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import logging
+import pickle
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from data.repository import Repository
+
+__all__ = [
+    "CACHED_METHODS",
+    "CacheStore",
+    "CachedRepository",
+    "LocalStore",
+    "RedisStore",
+    "make_store",
+]
+
+log = logging.getLogger(__name__)
+
+#: Read methods of :class:`Repository` answered from the cache (all pure functions of the
+#: database contents and their arguments). ``data_version`` itself is remembered separately.
+CACHED_METHODS: tuple[str, ...] = (
+    "meta",
+    "anchor_date",
+    "data_span",
+    "unit_data_span",
+    "root",
+    "unit",
+    "lineage",
+    "is_within",
+    "children",
+    "units_at_level",
+    "children_features",
+    "unit_bounds",
+    "totals",
+    "case_series",
+    "case_breakdown",
+    "categories",
+    "patrol_series",
+    "risk_matrix",
+    "hotspot_cells",
+)
+
+_MISSING = object()
+
+
+class CacheStore(Protocol):
+    """Where cached values live: bytes under string keys, each with a time to live."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+class LocalStore:
+    """A least-recently-used store inside this process, bounded in bytes, with expiry.
+
+    The fallback when no Redis is configured: each worker keeps its own copy.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Oldest entries are dropped once the stored values exceed this size.
+    clock : callable
+        Seconds, monotonic; tests pass a fake one.
+    """
+
+    def __init__(
+        self, max_bytes: int = 256 * 1024 * 1024, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_bytes = max_bytes
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires, value = entry
+            if self._clock() >= expires:
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        if len(value) > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (self._clock() + ttl_s, value)
+            self._size += len(value)
+            while self._size > self.max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        _expires, value = self._entries.pop(key)
+        self._size -= len(value)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def describe(self) -> str:
+        return f"local (per process, {self.max_bytes // (1024 * 1024)} MB)"
+
+
+class RedisStore:
+    """A Redis server shared by all workers (and all app servers pointed at it).
+
+    A Redis that stops answering is logged (at most once a minute) and treated as empty: the
+    dashboard gets slower, not broken.
+    """
+
+    def __init__(self, url: str, *, timeout_s: float = 0.5) -> None:
+        import redis  # only needed when a Redis is configured
+
+        self.url = url
+        self._errors = redis.RedisError
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
+        self._last_warning = 0.0
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except self._errors:
+            return False
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self.client.get(key)  # type: ignore[return-value]
+        except self._errors as exc:
+            self._warn(exc)
+            return None
+
+    def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        try:
+            self.client.set(key, value, px=max(1, int(ttl_s * 1000)))
+        except self._errors as exc:
+            self._warn(exc)
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warning > 60:
+            self._last_warning = now
+            log.warning(
+                "缓存服务不可用，直接查询数据库 / cache unavailable (%s): %s", self.url, exc
+            )
+
+    def describe(self) -> str:
+        parts = urlsplit(self.url)
+        return f"redis {parts.hostname or parts.path}:{parts.port or ''}"
+
+
+def make_store(url: str = "", *, max_bytes: int = 256 * 1024 * 1024) -> CacheStore:
+    """The store named by ``url``: ``redis://…`` (or ``rediss://``, ``unix://``), or local.
+
+    A Redis that cannot be reached at start-up is logged and replaced by a local store, so a
+    restart of the cache server never keeps the dashboard from starting.
+    """
+    if not url:
+        return LocalStore(max_bytes=max_bytes)
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(
+            f"缓存地址应以 redis:// 开头或留空 / cache URL must be redis://… or empty, got {url!r}"
+        )
+    store = RedisStore(url)
+    if not store.ping():
+        log.warning("无法连接缓存服务，改用进程内缓存 / cannot reach %s, using a local cache", url)
+        return LocalStore(max_bytes=max_bytes)
+    return store
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable, repr-stable form of an argument (sequences keep their order)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return tuple(sorted(_canonical(v) for v in value))
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _canonical(v)) for k, v in value.items()))
+    if hasattr(value, "isoformat"):  # date, datetime, Timestamp
+        return ("date", value.isoformat())
+    if hasattr(value, "tolist"):  # numpy arrays and pandas Index/Series of codes
+        return _canonical(value.tolist())
+    raise TypeError(f"cannot use {type(value).__name__} in a cache key")
+
+
+class CachedRepository(Repository):
+    """A :class:`Repository` whose read methods are answered from a shared cache.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+    store : CacheStore, optional
+        Default: a :class:`LocalStore`.
+    ttl_s : float
+        Lifetime of every entry (a backstop; the data version is what invalidates). ``0``
+        turns caching off: every call goes to the database.
+    version_ttl_s : float
+        How long the data version read from ``meta`` is trusted before it is read again.
+    prefix : str
+        First part of every key (tests give each run its own).
+    namespace : str, optional
+        Identifies the database in the keys (default: a hash of the engine URL and the
+        PostgreSQL search path), so two databases can share one Redis.
+    clock : callable
+        Seconds, monotonic.
+
+    Notes
+    -----
+    Exceptions (e.g. :class:`~data.repository.UnknownUnit`) are not cached.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        store: CacheStore | None = None,
+        *,
+        ttl_s: float = 300.0,
+        version_ttl_s: float = 1.0,
+        prefix: str = "shiyu",
+        namespace: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(engine)
+        self.store: CacheStore = store if store is not None else LocalStore(clock=clock)
+        self.ttl_s = ttl_s
+        self.version_ttl_s = version_ttl_s
+        self.prefix = prefix
+        self.namespace = namespace or _database_namespace(engine)
+        self._clock = clock
+        self._version: tuple[float, str] | None = None
+        self._version_lock = threading.Lock()
+        #: Per-process counters, for the benchmark and the logs.
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def wrap(cls, repo: Repository, store: CacheStore | None = None, **options: Any) -> Repository:
+        """``repo`` behind a cache; with ``ttl_s=0`` the repository itself is returned."""
+        if options.get("ttl_s", 300.0) <= 0:
+            return repo
+        return cls(repo.engine, store, **options)
+
+    # ---- the data version -----------------------------------------------------------------
+    def data_version(self) -> str:
+        """The data version, read from ``meta`` at most once per ``version_ttl_s``."""
+        now = self._clock()
+        remembered = self._version
+        if remembered is not None and now - remembered[0] < self.version_ttl_s:
+            return remembered[1]
+        with self._version_lock:
+            remembered = self._version
+            if remembered is not None and now - remembered[0] < self.version_ttl_s:
+                return remembered[1]
+            version = super().data_version()
+            self._version = (self._clock(), version)
+            return version
+
+    def forget_version(self) -> None:
+        """Read the data version again at the next call (after a write in this process)."""
+        self._version = None
+
+    # ---- lookups ----------------------------------------------------------------------------
+    def key(self, method: str, arguments: tuple[Any, ...]) -> str:
+        digest = hashlib.blake2b(repr(arguments).encode(), digest_size=16).hexdigest()
+        return f"{self.prefix}:{self.namespace}:{self.data_version()}:{method}:{digest}"
+
+    def _cached_call(
+        self, method: str, arguments: tuple[Any, ...], compute: Callable[[], Any]
+    ) -> Any:
+        key = self.key(method, arguments)
+        raw = self.store.get(key)
+        if raw is not None:
+            try:
+                value = pickle.loads(raw)
+            except Exception:  # noqa: BLE001 - a damaged or foreign entry is just a miss
+                value = _MISSING
+            if value is not _MISSING:
+                self.hits += 1
+                return value
+        self.misses += 1
+        value = compute()
+        self.store.set(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), self.ttl_s)
+        return value
+
+
+def _database_namespace(engine: sa.Engine) -> str:
+    ident = engine.url.render_as_string(hide_password=True)
+    options = engine.url.query.get("options") or ""
+    # Tests and multi-tenant installs point one URL at several PostgreSQL schemas.
+    search_path = str(getattr(engine.dialect, "default_schema_name", "") or "")
+    raw = f"{ident}|{options}|{search_path}"
+    return hashlib.blake2b(raw.encode(), digest_size=6).hexdigest()
+
+
+def _cached_method(name: str) -> Callable[..., Any]:
+    base = getattr(Repository, name)
+    signature = inspect.signature(base)
+
+    @functools.wraps(base)
+    def method(self: CachedRepository, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        try:
+            arguments = tuple(_canonical(v) for v in list(bound.arguments.values())[1:])
+        except TypeError:  # an argument we cannot key on: ask the database
+            return base(self, *args, **kwargs)
+        return self._cached_call(name, arguments, lambda: base(self, *args, **kwargs))
+
+    return method
+
+
+for _name in CACHED_METHODS:
+    if hasattr(Repository, _name):  # the repository may be older than this list
+        setattr(CachedRepository, _name, _cached_method(_name))
+del _name

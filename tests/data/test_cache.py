@@ -1,0 +1,301 @@
+"""The shared read cache: hits and misses, invalidation by data version, expiry, Redis, copies.
+
+Also checks the display polygons the cached ``children_features`` serves: every sibling group
+is still a valid coverage (no gaps, no overlaps) at the precision the map draws.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from data import db, schema
+from data.cache import CachedRepository, LocalStore, RedisStore, make_store
+from data.repository import Repository, UnknownUnit
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+START, END = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def demo_copy(tiny_demo_url: str, tmp_path: Path) -> sa.Engine:
+    """A private copy of the tiny demo city (these tests write to ``meta`` and the facts)."""
+    source = Path(sa.engine.make_url(tiny_demo_url).database or "")
+    target = tmp_path / "copy.sqlite"
+    shutil.copy(source, target)
+    engine = db.make_engine(f"sqlite:///{target}")
+    yield engine
+    engine.dispose()
+
+
+def _other_system_writes(engine: sa.Engine, sql: str, **params: object) -> None:
+    """Another program writing the tables directly, over its own connection."""
+    other = sa.create_engine(engine.url)
+    with other.begin() as conn:
+        conn.execute(sa.text(sql), params)
+    other.dispose()
+
+
+def _root_received(repo: Repository) -> float:
+    root = repo.root().code
+    return float(repo.totals([root], START, END)["dispute.received"].iloc[0])
+
+
+def test_cache001_second_call_is_a_hit_with_the_same_answer(demo_copy: sa.Engine) -> None:
+    plain = Repository(demo_copy)
+    cached = CachedRepository(demo_copy, LocalStore(), prefix=f"t{uuid.uuid4().hex}")
+    codes = plain.children(plain.root().code)["code"].tolist()
+
+    first = cached.totals(codes, START, END)
+    assert (cached.hits, cached.misses) == (0, 1)
+    second = cached.totals(codes, start=START, end=END)  # keywords: the same key
+    assert (cached.hits, cached.misses) == (1, 1)
+    pd.testing.assert_frame_equal(first, plain.totals(codes, START, END))
+    pd.testing.assert_frame_equal(second, first)
+    # Another argument is another entry.
+    cached.totals(codes[:1], START, END)
+    assert cached.misses == 2
+
+
+def test_cache002_callers_get_copies(demo_copy: sa.Engine) -> None:
+    cached = CachedRepository(demo_copy, LocalStore())
+    code = cached.root().code
+    frame = cached.totals([code], START, END)
+    frame.loc[:, :] = -1  # the view models change frames they receive
+    again = cached.totals([code], START, END)
+    assert (again.to_numpy() >= 0).all()
+    unit = cached.unit(code)
+    assert cached.unit(code) == unit
+
+
+def test_cache003_dataframes_and_features_survive_pickling(demo_copy: sa.Engine) -> None:
+    plain = Repository(demo_copy)
+    cached = CachedRepository(demo_copy, LocalStore())
+    code = plain.root().code
+    for _ in range(2):  # miss, then hit through pickle
+        series = cached.case_series(code, START, END, "dispute")
+        pd.testing.assert_frame_equal(series, plain.case_series(code, START, END, "dispute"))
+        assert isinstance(series.index, pd.DatetimeIndex)
+        pd.testing.assert_frame_equal(
+            cached.risk_matrix(code, START, END), plain.risk_matrix(code, START, END)
+        )
+        assert cached.children_features(code) == plain.children_features(code)
+        assert cached.lineage(code) == plain.lineage(code)
+    assert cached.hits >= 4
+
+
+def test_cache004_errors_are_not_cached(demo_copy: sa.Engine) -> None:
+    cached = CachedRepository(demo_copy, LocalStore())
+    for _ in range(2):
+        with pytest.raises(UnknownUnit):
+            cached.unit("999999999999999")
+    assert cached.hits == 0
+
+
+def test_cache005_loader_bump_invalidates(demo_copy: sa.Engine) -> None:
+    cached = CachedRepository(demo_copy, LocalStore(), version_ttl_s=0)
+    before = _root_received(cached)
+    root = cached.root().code
+    with demo_copy.begin() as conn:
+        conn.execute(
+            sa.update(schema.case_rollup)
+            .where(
+                schema.case_rollup.c.unit_code == root,
+                schema.case_rollup.c.day == END,
+                schema.case_rollup.c.stream == "dispute",
+            )
+            .values(received=schema.case_rollup.c.received + 1000)
+        )
+        db.bump_data_version(conn)
+    assert _root_received(cached) == before + 1000 * _rows(demo_copy, root)
+
+
+def _rows(engine: sa.Engine, root: str) -> int:
+    cr = schema.case_rollup
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).where(
+                    cr.c.unit_code == root, cr.c.day == END, cr.c.stream == "dispute"
+                )
+            ).scalar_one()
+        )
+
+
+def test_cache006_direct_sql_writer_invalidates_after_version_memo(demo_copy: sa.Engine) -> None:
+    clock = FakeClock()
+    cached = CachedRepository(demo_copy, LocalStore(clock=clock), version_ttl_s=1.5, clock=clock)
+    before = _root_received(cached)
+    root = cached.root().code
+    n = _rows(demo_copy, root)
+    _other_system_writes(
+        demo_copy,
+        "UPDATE case_rollup SET received = received + 7 "
+        "WHERE unit_code = :u AND day = :d AND stream = 'dispute'",
+        u=root,
+        d=END.isoformat(),
+    )
+    _other_system_writes(demo_copy, "UPDATE meta SET value = '424242' WHERE key = 'data_version'")
+    # Within the memo of the version (a burst of callbacks) the old answer may still be given …
+    assert _root_received(cached) == before
+    # … and once it has passed, the new version is read and the new numbers are shown.
+    clock.now += 2
+    assert cached.data_version() == "424242"
+    assert _root_received(cached) == before + 7 * n
+
+
+def test_cache007_ttl_is_a_backstop_for_writers_that_forget_the_version(
+    demo_copy: sa.Engine,
+) -> None:
+    clock = FakeClock()
+    cached = CachedRepository(
+        demo_copy, LocalStore(clock=clock), ttl_s=300, version_ttl_s=1, clock=clock
+    )
+    before = _root_received(cached)
+    root = cached.root().code
+    _other_system_writes(
+        demo_copy,
+        "UPDATE case_rollup SET received = received + 3 "
+        "WHERE unit_code = :u AND day = :d AND stream = 'dispute'",
+        u=root,
+        d=END.isoformat(),
+    )
+    clock.now += 299
+    assert _root_received(cached) == before
+    clock.now += 2
+    assert _root_received(cached) == before + 3 * _rows(demo_copy, root)
+
+
+def test_cache008_version_is_read_once_per_memo(
+    demo_copy: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    cached = CachedRepository(demo_copy, LocalStore(clock=clock), version_ttl_s=1, clock=clock)
+    reads = []
+    original = Repository.data_version
+    monkeypatch.setattr(Repository, "data_version", lambda self: reads.append(1) or original(self))
+    for _ in range(20):
+        cached.anchor_date()
+    assert len(reads) == 1
+    clock.now += 1.01
+    cached.anchor_date()
+    assert len(reads) == 2
+
+
+def test_cache009_local_store_expires_and_stays_bounded() -> None:
+    clock = FakeClock()
+    store = LocalStore(max_bytes=1000, clock=clock)
+    store.set("a", b"x" * 400, ttl_s=10)
+    assert store.get("a") == b"x" * 400
+    clock.now += 10
+    assert store.get("a") is None
+    for key in "bcd":
+        store.set(key, b"y" * 400, ttl_s=10)
+    assert store.get("b") is None  # least recently used, dropped to stay under 1000 bytes
+    assert store.get("c") is not None and store.get("d") is not None
+    store.set("huge", b"z" * 2000, ttl_s=10)
+    assert store.get("huge") is None
+
+
+def test_cache010_store_from_url() -> None:
+    assert isinstance(make_store(""), LocalStore)
+    assert isinstance(make_store("redis://127.0.0.1:1/0"), LocalStore)  # unreachable: fallback
+    with pytest.raises(ValueError, match="redis"):
+        make_store("memcached://127.0.0.1")
+
+
+def test_cache011_ttl_zero_turns_the_cache_off(demo_copy: sa.Engine) -> None:
+    plain = Repository(demo_copy)
+    assert CachedRepository.wrap(plain, LocalStore(), ttl_s=0) is plain
+    assert isinstance(CachedRepository.wrap(plain, LocalStore(), ttl_s=60), CachedRepository)
+
+
+@pytest.fixture
+def redis_store() -> RedisStore:
+    store = make_store(REDIS_URL)
+    if not isinstance(store, RedisStore):
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    return store
+
+
+def test_cache012_redis_is_shared_between_workers(
+    demo_copy: sa.Engine, redis_store: RedisStore
+) -> None:
+    prefix = f"shiyu-test-{uuid.uuid4().hex}"
+    try:
+        worker_a = CachedRepository(demo_copy, redis_store, prefix=prefix, ttl_s=30)
+        worker_b = CachedRepository(demo_copy, redis_store, prefix=prefix, ttl_s=30)
+        code = worker_a.root().code
+        frame = worker_a.totals([code], START, END)
+        got = worker_b.totals([code], START, END)
+        assert (worker_b.hits, worker_b.misses) == (1, 0)  # computed by worker a
+        pd.testing.assert_frame_equal(got, frame)
+        keys = list(redis_store.client.scan_iter(f"{prefix}:*"))
+        assert keys
+        assert 0 < redis_store.client.pttl(keys[0]) <= 30_000
+
+        with demo_copy.begin() as conn:
+            db.bump_data_version(conn)
+        worker_b.forget_version()
+        worker_b.totals([code], START, END)
+        assert worker_b.misses == 1
+    finally:
+        for key in redis_store.client.scan_iter(f"{prefix}:*"):
+            redis_store.client.delete(key)
+
+
+def test_cache013_redis_failure_degrades_to_the_database(demo_copy: sa.Engine) -> None:
+    broken = RedisStore("redis://127.0.0.1:1/0", timeout_s=0.05)
+    cached = CachedRepository(demo_copy, broken)
+    assert _root_received(cached) == _root_received(Repository(demo_copy))
+
+
+def test_cache014_works_on_both_databases(engine: sa.Engine) -> None:
+    """Keys and invalidation on SQLite and PostgreSQL (an empty schema is enough)."""
+    cached = CachedRepository(engine, LocalStore(), version_ttl_s=0)
+    first = cached.data_span()
+    assert cached.data_span() == first and cached.hits == 1
+    meta_before = cached.meta()
+    with engine.begin() as conn:
+        db.bump_data_version(conn)
+    assert cached.meta()["data_version"] == str(int(meta_before["data_version"]) + 1)
+
+
+def test_cache015_namespace_separates_databases(demo_copy: sa.Engine, engine: sa.Engine) -> None:
+    assert CachedRepository(demo_copy).namespace != CachedRepository(engine).namespace
+
+
+def test_geo001_display_coverage_valid_per_sibling_group(tiny_repo: Repository) -> None:
+    """At the 1e-5° precision the map draws, siblings have no gaps or overlaps."""
+    with tiny_repo.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(schema.units.c.parent_code, schema.units.c.geometry_display).where(
+                schema.units.c.geometry_display.is_not(None),
+                schema.units.c.parent_code.is_not(None),
+            )
+        ).all()
+    groups: dict[str, list[bytes]] = {}
+    for parent, wkb in rows:
+        groups.setdefault(parent, []).append(wkb)
+    assert groups
+    bad = []
+    for parent, wkbs in groups.items():
+        rounded = shapely.set_precision(shapely.from_wkb(wkbs), 1e-5)
+        if not shapely.coverage_is_valid(rounded, gap_width=5e-5):
+            bad.append(parent)
+    assert not bad, f"coverage broken at drawn precision under {bad[:5]}"
