@@ -43,6 +43,7 @@ demo: system-deps install
 lint: install-test
 	$(VENV)/bin/ruff check dashboard layouts callbacks geo data tests bench
 	$(VENV)/bin/ruff format --check dashboard layouts callbacks geo data tests bench
+	$(VENV)/bin/mypy
 
 test: system-deps install-test lint
 	$(PY) -m pytest -q

@@ -29,7 +29,7 @@ from layouts.figures.download import download_name, export_href, graph_config
 
 _HIDDEN = {"display": "none"}
 _SHOWN: dict[str, str] = {}
-_MAP_SIZE = {"width": 900, "height": 440}
+MAP_WIDTH, MAP_HEIGHT = 900, 440
 
 #: Controls in the order :func:`sync` receives and returns them.
 CONTROLS = (
@@ -280,7 +280,8 @@ def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
             tiles_url=tiles,
             tiles_crs=services.tiles_crs,
             bounds=mv.bounds,
-            **_MAP_SIZE,
+            width=MAP_WIDTH,
+            height=MAP_HEIGHT,
         )
         map_title = f"{scope} · {views.STREAM_CHOICES[state.stream]}热力密度"
         notes.append("热力密度按约0.7平方公里网格单元汇总事件数绘制，不含个人位置信息。")
@@ -293,7 +294,8 @@ def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
             tiles_crs=services.tiles_crs,
             bounds=mv.bounds,
             selected_code=mv.selected_code,
-            **_MAP_SIZE,
+            width=MAP_WIDTH,
+            height=MAP_HEIGHT,
         )
     return (
         figure,

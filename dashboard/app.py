@@ -57,12 +57,12 @@ def create_app(settings: Settings | None = None) -> Dash:
         assets_folder=str(ASSETS),
         serve_locally=True,
         compress=True,
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # Dash documents None: keep the title
         external_stylesheets=[],
     )
     init_security(app, settings, engine)  # sign-in wall, sessions, CSP: before any route is used
-    app.layout = dashboard_layout.page
-    app.validation_layout = dashboard_layout.validation_layout()
+    app.layout = dashboard_layout.page  # type: ignore[assignment]  # a layout function is allowed
+    app.validation_layout = dashboard_layout.validation_layout()  # type: ignore[assignment]
     register_glyph_route(app.server, settings.cjk_font)
     # 导出简报 routes; raises FontMissing (one line) when the CJK font is not installed.
     register_export_routes(app.server, services, settings)

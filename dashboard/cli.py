@@ -7,6 +7,7 @@ and exit non-zero; tracebacks are for bugs.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 
@@ -85,8 +86,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "db", None):
         settings = settings.with_overrides(database_url=args.db)
     if args.command == "build-demo":
-        import datetime as dt
-
         end = dt.date.fromisoformat(args.end) if args.end else None
         return _build_demo(settings, args.preset, args.seed, end)
     if args.command == "demo":
@@ -126,7 +125,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(args.command)
 
 
-def _build_demo(settings: Settings, preset: str, seed: int, end: object) -> int:
+def _build_demo(settings: Settings, preset: str, seed: int, end: dt.date | None) -> int:
     import time
 
     from data import db

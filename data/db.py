@@ -43,7 +43,7 @@ def make_engine(url: str, *, create: bool = False) -> sa.Engine:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise DatabaseError(
             f"无法连接数据库 / cannot connect to {engine.url.render_as_string()}: {reason}"
         ) from exc

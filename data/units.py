@@ -48,7 +48,7 @@ def unit_records(units: gpd.GeoDataFrame, vintage: int) -> list[dict[str, object
     for i, row in enumerate(frame[list(UNIT_COLUMNS)].itertuples(index=False)):
         rec = {col: _clean(val) for col, val in zip(UNIT_COLUMNS, row, strict=True)}
         rec["code"] = str(rec["code"])
-        rec["sort_key"] = int(rec["sort_key"] or 0)
+        rec["sort_key"] = int(rec["sort_key"] or 0)  # type: ignore[call-overload]
         rec["vintage"] = int(vintage)
         rec["geometry"] = shapely.to_wkb(geoms[i]) if has[i] else None
         rec["geometry_display"] = shapely.to_wkb(display[i]) if display[i] is not None else None

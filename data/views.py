@@ -27,6 +27,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
@@ -854,6 +855,6 @@ def summary(
     }
 
 
-def with_query(state: ViewState, **changes: object) -> ViewState:
+def with_query(state: ViewState, **changes: Any) -> ViewState:
     """A copy of ``state`` with display fields replaced (no revalidation; for tests/exports)."""
     return replace(state, **changes)

@@ -43,7 +43,7 @@ def display_geometries(units: gpd.GeoDataFrame) -> gpd.GeoSeries:
     positions = np.flatnonzero(has_geom.to_numpy())
     groups: dict[tuple[str, str], list[int]] = {}
     for pos in positions:
-        groups.setdefault((parents[pos], levels[pos]), []).append(pos)
+        groups.setdefault((parents[pos], levels[pos]), []).append(int(pos))
     geoms = units.geometry.to_numpy()
     for (_, level), members in groups.items():
         tol = DISPLAY_TOLERANCE_DEG.get(str(level), 0.0002)

@@ -116,6 +116,14 @@ _GROUP_ICONS = {
 # Skeleton
 
 
+def _aria(**attrs: str) -> dict[str, Any]:
+    """``aria-*`` attributes as keyword props (Dash accepts them; its stubs do not list them)."""
+    return {f"aria-{key}": value for key, value in attrs.items()}
+
+
+ARIA_HIDDEN = _aria(hidden="true")
+
+
 def _panel(title: Any, body: Any, *, extra: Any = None, class_name: str = "") -> dbc.Card:
     header = html.Div(
         [html.Div(title, className="panel-title"), html.Div(extra, className="panel-tools")],
@@ -130,7 +138,7 @@ def _graph(id_: str, height: int, config: dict | None = None) -> dcc.Graph:
     return dcc.Graph(
         id=id_,
         figure={"data": [], "layout": {"height": height}},
-        config=graph_config("图表", base=config or GRAPH_CONFIG),
+        config=graph_config("图表", base=config or GRAPH_CONFIG),  # type: ignore[arg-type]  # a plain dict is what Graph takes
         style={"height": f"{height}px"},
         className="panel-graph",
     )
@@ -143,7 +151,7 @@ def _header() -> html.Header:
         [
             html.Div(
                 [
-                    html.Span("◆", className="brand-mark", **{"aria-hidden": "true"}),
+                    html.Span("◆", className="brand-mark", **ARIA_HIDDEN),
                     html.H1("市域社会治理指挥中心", id=Ids.TITLE, className="brand-title"),
                     html.Span("领导驾驶舱", className="brand-sub"),
                 ],
@@ -167,7 +175,7 @@ def _header() -> html.Header:
     )
     controls = html.Div(
         [
-            html.Nav(id=Ids.BREADCRUMB, className="crumbs", **{"aria-label": "当前单位"}),
+            html.Nav(id=Ids.BREADCRUMB, className="crumbs", **_aria(label="当前单位")),
             html.Div(
                 [
                     html.Label("统计周期", htmlFor=Ids.PERIOD, className="ctl-label"),
@@ -376,7 +384,7 @@ def breadcrumb(items: Sequence[tuple[str, str, str, str | None]]) -> html.Ol:
         body: Any = (
             dcc.Link(name, href=href, id=crumb_id(code), title=f"返回{name}（{level}）")
             if href
-            else html.Span(name, id=crumb_id(code), title=level, **{"aria-current": "page"})
+            else html.Span(name, id=crumb_id(code), title=level, **_aria(current="page"))
         )
         lis.append(html.Li(body, className="breadcrumb-item" + ("" if href else " active")))
     return html.Ol(lis, className="breadcrumb mb-0")
@@ -468,7 +476,7 @@ def ranking_table(
     metric_label: str,
     highlight: str | None = None,
     drillable: bool = True,
-) -> html.Div:
+) -> html.Div | html.Table:
     """Children ranked by the metric; each row links to (drills into) its unit.
 
     Parameters

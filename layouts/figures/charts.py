@@ -33,7 +33,7 @@ _HOVER_DATE = {"D": "%Y年%-m月%-d日", "W": "%Y年%-m月%-d日起一周", "M":
 
 def _num(values: Any) -> list[Any]:
     """JSON-friendly numbers: NaN → None, NumPy scalars → Python."""
-    out = []
+    out: list[Any] = []
     for v in values:
         if isinstance(v, np.generic):
             v = v.item()
