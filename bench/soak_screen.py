@@ -159,7 +159,7 @@ def _summary(samples: list[dict]) -> dict:
             "start": values[0],
             "end": values[-1],
             "min": min(values),
-            "median": statistics.median(values),
+            "median": round(statistics.median(values), 2),
             "max": max(values),
         }
     return out

@@ -7,16 +7,11 @@ several test folders have one.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from data import schema
-
-PG_URL = os.environ.get(
-    "SHIYU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def _find_realdata() -> Path | None:
@@ -29,17 +24,6 @@ def _find_realdata() -> Path | None:
 
 
 NINGDE = _find_realdata()
-
-
-def pg_available() -> bool:
-    try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
-        return False
 
 
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
