@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
 from callbacks import scope
@@ -44,7 +43,7 @@ from layouts.screen import Ids
 log = logging.getLogger(__name__)
 
 #: Errors that mean "the data is unreachable right now", answered with stale data, not a 500.
-DATA_ERRORS: tuple[type[BaseException], ...] = (sa.exc.SQLAlchemyError, db.DatabaseError, OSError)
+DATA_ERRORS = db.UNAVAILABLE
 
 #: Map sizes on the design canvas (px), used to choose the zoom.
 MAP_SIZE = {"std": (880, 760), "wide": (1110, 940)}

@@ -19,6 +19,11 @@ class DatabaseError(RuntimeError):
     """A database problem phrased for the person running Shiyu (one line, no traceback)."""
 
 
+#: Exceptions meaning "the database cannot answer right now" (server down, file gone), for
+#: callers that keep showing their last good data instead of failing.
+UNAVAILABLE: tuple[type[BaseException], ...] = (sa.exc.SQLAlchemyError, DatabaseError, OSError)
+
+
 def make_engine(url: str, *, create: bool = False) -> sa.Engine:
     """Create an engine for ``url`` and check that it answers.
 
