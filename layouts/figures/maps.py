@@ -61,6 +61,22 @@ _COLD_PREFIXES = ("cold", "冷", "ll", "low-low", "低-低", "低低")
 _EMPTY_SOURCE = {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}
 
 
+def _colorbar(title: str, colours: dict[str, str]) -> dict[str, Any]:
+    """The legend bar both map kinds share: bottom right, inside the map."""
+    return {
+        "title": {"text": title, "side": "top"},
+        "thickness": 12,
+        "len": 0.5,
+        "x": 0.99,
+        "xanchor": "right",
+        "y": 0.02,
+        "yanchor": "bottom",
+        "bgcolor": colours["paper"],
+        "outlinewidth": 0,
+        "tickfont": {"color": colours["text"]},
+    }
+
+
 def offline_style(
     background: str,
     tiles_url: str | None = None,
@@ -440,18 +456,7 @@ def choropleth_figure(
         "hovertemplate": "<b>%{hovertext}</b><br>%{text}<extra></extra>",
         "colorscale": SEQUENTIAL[theme],
         "marker": {"line": {"color": colours["outline"], "width": 0.8}, "opacity": 0.9},
-        "colorbar": {
-            "title": {"text": colorbar_title, "side": "top"},
-            "thickness": 12,
-            "len": 0.5,
-            "x": 0.99,
-            "xanchor": "right",
-            "y": 0.02,
-            "yanchor": "bottom",
-            "bgcolor": colours["paper"],
-            "outlinewidth": 0,
-            "tickfont": {"color": colours["text"]},
-        },
+        "colorbar": _colorbar(colorbar_title, colours),
         "showlegend": False,
     }
     if zmin is not None:
@@ -608,18 +613,7 @@ def density_figure(
             "radius": radius,
             "colorscale": _fade_in(SEQUENTIAL[theme]),
             "hovertemplate": f"{colorbar_title}：%{{z}}<extra></extra>",
-            "colorbar": {
-                "title": {"text": colorbar_title, "side": "top"},
-                "thickness": 12,
-                "len": 0.5,
-                "x": 0.99,
-                "xanchor": "right",
-                "y": 0.02,
-                "yanchor": "bottom",
-                "bgcolor": colours["paper"],
-                "outlinewidth": 0,
-                "tickfont": {"color": colours["text"]},
-            },
+            "colorbar": _colorbar(colorbar_title, colours),
             "showlegend": False,
         }
     ]
