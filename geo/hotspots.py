@@ -176,6 +176,12 @@ def _run(
         warnings.filterwarnings(
             "ignore", message=".*(not fully connected|islands)", category=UserWarning
         )
+        # A unit that touches every other sibling has the whole group as its neighbourhood:
+        # its Gi* is the global mean, its expected variance zero and its z undefined (NaN,
+        # labelled 不显著 below), which is the right answer, not a fault.
+        warnings.filterwarnings(
+            "ignore", message="invalid value encountered in divide", category=RuntimeWarning
+        )
         # n_jobs=1: a web worker must not fork a process pool for a 1 ms computation, and a
         # single process keeps the seeded permutations reproducible.
         g = G_Local(
