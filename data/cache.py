@@ -66,6 +66,7 @@ CACHED_METHODS: tuple[str, ...] = (
     "case_breakdown",
     "categories",
     "patrol_series",
+    "patrol_totals",
     "risk_matrix",
     "hotspot_cells",
 )

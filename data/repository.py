@@ -400,6 +400,31 @@ class Repository:
         days = pd.date_range(start, end, freq="D", name="day")
         return frame.set_index("day").reindex(days, fill_value=0).astype(float)
 
+    def patrol_totals(self, code: str, start: dt.date, end: dt.date) -> dict[str, float]:
+        """Summed patrol measures of one unit over ``[start, end]``, under the totals keys.
+
+        The patrol part of :meth:`totals` for one unit (``patrol.dispatches`` …, zeros without
+        data) from a single range read of ``patrol_rollup``, for views that need nothing else.
+
+        Parameters
+        ----------
+        code : str
+        start, end : datetime.date
+
+        Returns
+        -------
+        dict of str to float
+            One key ``patrol.<m>`` per measure of :data:`data.schema.PATROL_MEASURES`.
+        """
+        pr = schema.patrol_rollup
+        m = list(schema.PATROL_MEASURES)
+        query = sa.select(*[sa.func.sum(pr.c[x]) for x in m]).where(
+            pr.c.unit_code == code, pr.c.day.between(start, end)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        return {f"patrol.{x}": _number(v) for x, v in zip(m, row, strict=True)}
+
     def risk_matrix(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Five domains × four levels: new and closed within the period, open on ``end``."""
         rr = schema.risk_rollup
