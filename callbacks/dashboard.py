@@ -168,9 +168,10 @@ def category_options(services: Services, stream: str | None) -> list[dict[str, s
 def resolve(services: Services, search: str | None, *, record: bool = False) -> views.ViewState:
     """The view state of a query string, within the signed-in user's jurisdiction.
 
-    The unit is checked by :func:`callbacks.scope.clamp_unit` (a code outside the scope is
-    audited and replaced by the user's own unit; :func:`data.views.resolve_state` then says
-    so on the page). With ``record`` the view is written to the audit trail.
+    The unit is checked by :func:`callbacks.scope.clamp_unit` on every call (a code outside the
+    scope is audited and replaced by the user's own unit; :func:`data.views.resolve_state` then
+    says so on the page); the resolution itself comes from ``services.states``, keyed by the
+    data version and the user's scope. With ``record`` the view is written to the audit trail.
 
     Raises
     ------
@@ -179,10 +180,11 @@ def resolve(services: Services, search: str | None, *, record: bool = False) -> 
     """
     query = views.parse_search(search)
     root = scope.user_root(services)
-    code = scope.clamp_unit(services, query.get("unit"))
-    state = views.resolve_state(services.repo, query, root_code=root)
+    code = scope.clamp_unit(services, query.get("unit"))  # on every request, never remembered
+    # Remembered per data version and viewer scope: the render callbacks share one resolution.
+    state = services.states.resolve(services.repo, query, root_code=root)
     if state.unit.code != code:  # the two checks disagree: trust the scope module's answer
-        state = views.resolve_state(services.repo, {**query, "unit": code}, root_code=root)
+        state = services.states.resolve(services.repo, {**query, "unit": code}, root_code=root)
     if record:
         scope.record_view(services, state.unit.code)
     return state

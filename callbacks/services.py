@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from data.auth import Principal
 from data.repository import Repository
+from data.views import StateMemo
 
 
 def _nobody() -> Principal | None:
@@ -28,3 +29,6 @@ class Services:
     current_user: Callable[[], Principal | None] = _nobody
     #: Counts 1 … N-1 are shown as "<N" on shared screens and in exports (0: never).
     small_count_threshold: int = 0
+    #: Resolved view states of recent queries in this process, keyed by data version and the
+    #: viewer's scope, so the render callbacks of one page view resolve the URL once.
+    states: StateMemo = field(default_factory=StateMemo, compare=False, repr=False)

@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -42,12 +45,14 @@ __all__ = [
     "DEFAULT_METRIC",
     "DEFAULT_PERIOD",
     "KPI_GROUPS",
+    "STATE_KEYS",
     "STREAM_CHOICES",
     "Kpi",
     "KpiGroup",
     "MapView",
     "PatrolPanel",
     "RiskPanel",
+    "StateMemo",
     "TrendData",
     "ViewState",
     "breakdown",
@@ -55,6 +60,7 @@ __all__ = [
     "children_table",
     "density_cells",
     "freshness",
+    "kpi_group",
     "kpis",
     "map_view",
     "parse_search",
@@ -246,10 +252,7 @@ def resolve_state(
     """
 
     def get(key: str) -> str:
-        value = query.get(key)
-        if isinstance(value, list | tuple):
-            value = value[0] if value else None
-        return "" if value is None else str(value).strip()
+        return _query_value(query, key)
 
     messages: list[str] = []
     top = repo.root()
@@ -318,6 +321,113 @@ def resolve_state(
         view=view,
         messages=tuple(messages),
     )
+
+
+def _query_value(query: Mapping[str, object], key: str) -> str:
+    """One value of a URL query as :func:`resolve_state` reads it (lists: first item)."""
+    value = query.get(key)
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    return "" if value is None else str(value).strip()
+
+
+#: The query keys :func:`resolve_state` reads; nothing else in a query changes its result.
+STATE_KEYS: tuple[str, ...] = (
+    "unit",
+    "period",
+    "start",
+    "end",
+    "metric",
+    "stream",
+    "cat",
+    "hot",
+    "view",
+)
+
+
+class StateMemo:
+    """A small memo of :func:`resolve_state`, so the callbacks of one page view resolve once.
+
+    Every render callback of a page view receives the same query and resolves it again (root,
+    lineage, data span, category options: several queries each). This remembers the resolved
+    :class:`ViewState` under the repository, its data version, the viewer's ``root_code`` and the
+    query values :func:`resolve_state` reads — never anything the browser could use to widen
+    what it sees: the caller still checks the unit against the viewer's scope on every
+    request, and a state resolved for one jurisdiction is never handed to another.
+
+    :class:`ViewState` is frozen, so one instance is safely shared by all callers. Entries live
+    ``ttl_s`` seconds (a backstop for a writer that forgets to bump the data version), at most
+    ``max_entries`` are kept (least recently used dropped first). Exceptions are not remembered.
+
+    Parameters
+    ----------
+    max_entries : int
+    ttl_s : float
+        ``0`` turns the memo off.
+    clock : callable
+        Seconds, monotonic; tests pass a fake one.
+    """
+
+    def __init__(
+        self,
+        max_entries: int = 512,
+        ttl_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_entries = max_entries
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._entries: OrderedDict[tuple[object, ...], tuple[float, Repository, ViewState]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+        #: Counters, for tests and the benchmark.
+        self.hits = 0
+        self.misses = 0
+
+    def resolve(
+        self, repo: Repository, query: Mapping[str, object], *, root_code: str | None = None
+    ) -> ViewState:
+        """:func:`resolve_state` of ``query``, remembered; same parameters and result.
+
+        Parameters
+        ----------
+        repo : Repository
+        query : mapping
+        root_code : str, optional
+            Top of the viewer's jurisdiction; part of the key.
+
+        Returns
+        -------
+        ViewState
+        """
+        if self.ttl_s <= 0 or self.max_entries <= 0:
+            return resolve_state(repo, query, root_code=root_code)
+        key = (
+            id(repo),
+            repo.data_version(),
+            root_code,
+            tuple(_query_value(query, k) for k in STATE_KEYS),
+        )
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            # The repository is kept in the entry, so its id cannot be reused by another one.
+            if entry is not None and entry[1] is repo and now < entry[0]:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry[2]
+        state = resolve_state(repo, query, root_code=root_code)
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = (self._clock() + self.ttl_s, repo, state)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return state
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def _as_date(value: object) -> dt.date:
@@ -400,32 +510,76 @@ def kpis(repo: Repository, state: ViewState) -> list[KpiGroup]:
     list of KpiGroup
         In the order of :data:`KPI_GROUPS`.
     """
-    code = [state.unit.code]
-    cur = _totals(repo, state, code, state.period.start, state.period.end).iloc[0]
-    mom = _totals(repo, state, code, state.mom.start, state.mom.end).iloc[0]
-    yoy = _totals(repo, state, code, state.yoy.start, state.yoy.end).iloc[0]
-    groups = []
-    for gkey, title, keys in KPI_GROUPS:
-        items = []
-        for key in keys:
-            ind = INDICATORS[key]
-            v = indicators.value(ind, cur)
-            items.append(
-                Kpi(
-                    key=key,
-                    label=ind.label,
-                    value=v,
-                    text=indicators.format_value(ind, v),
-                    mom=indicators.change(ind, v, indicators.value(ind, mom)),
-                    yoy=indicators.change(ind, v, indicators.value(ind, yoy)),
-                    caliber=ind.caliber,
-                    unit=ind.unit,
-                    kind=ind.kind,
-                    higher_is_better=ind.higher_is_better,
-                )
+    cur, mom, yoy = (
+        _totals(repo, state, [state.unit.code], p.start, p.end).iloc[0]
+        for p in (state.period, state.mom, state.yoy)
+    )
+    return [_kpi_group(gkey, title, keys, cur, mom, yoy) for gkey, title, keys in KPI_GROUPS]
+
+
+def kpi_group(repo: Repository, state: ViewState, key: str) -> KpiGroup:
+    """One KPI card of :func:`kpis`, reading only what that card needs where it can.
+
+    The ``patrol`` card reads the patrol roll-up alone (:meth:`Repository.patrol_totals`, one
+    range read per period) instead of every measure of every stream; the other cards read the
+    same totals as :func:`kpis`. The result equals the card of the same key in :func:`kpis`.
+
+    Parameters
+    ----------
+    repo : Repository
+    state : ViewState
+    key : str
+        A group key of :data:`KPI_GROUPS` (``"dispute"`` … ``"risk"``).
+
+    Returns
+    -------
+    KpiGroup
+
+    Raises
+    ------
+    ValueError
+        ``key`` is not a group of :data:`KPI_GROUPS`.
+    """
+    found = next((g for g in KPI_GROUPS if g[0] == key), None)
+    if found is None:
+        raise ValueError(f"未知的指标组 / unknown KPI group {key!r}")
+    code = state.unit.code
+    spans = (state.period, state.mom, state.yoy)
+    rows: list[Mapping[str, float]]
+    if key == "patrol":  # patrol measures are never narrowed by the category filter
+        rows = [repo.patrol_totals(code, p.start, p.end) for p in spans]
+    else:
+        rows = [_totals(repo, state, [code], p.start, p.end).iloc[0] for p in spans]
+    return _kpi_group(*found, *rows)
+
+
+def _kpi_group(
+    gkey: str,
+    title: str,
+    keys: Sequence[str],
+    cur: Mapping[str, float],
+    mom: Mapping[str, float],
+    yoy: Mapping[str, float],
+) -> KpiGroup:
+    items = []
+    for key in keys:
+        ind = INDICATORS[key]
+        v = indicators.value(ind, cur)
+        items.append(
+            Kpi(
+                key=key,
+                label=ind.label,
+                value=v,
+                text=indicators.format_value(ind, v),
+                mom=indicators.change(ind, v, indicators.value(ind, mom)),
+                yoy=indicators.change(ind, v, indicators.value(ind, yoy)),
+                caliber=ind.caliber,
+                unit=ind.unit,
+                kind=ind.kind,
+                higher_is_better=ind.higher_is_better,
             )
-        groups.append(KpiGroup(gkey, title, tuple(items)))
-    return groups
+        )
+    return KpiGroup(gkey, title, tuple(items))
 
 
 # ---------------------------------------------------------------------------------------
@@ -761,8 +915,11 @@ def patrol_panel(
     for minutes in (1, 3, 5):
         series[f"rate_{minutes}"] = series[f"arrived_{minutes}min"] / disp * 100
     series.index.name = "bucket"
-    groups = groups if groups is not None else kpis(repo, state)
-    patrol = next(g for g in groups if g.key == "patrol")
+    # Callers that already hold the KPI cards pass them; otherwise read the patrol card only.
+    if groups is not None:
+        patrol = next(g for g in groups if g.key == "patrol")
+    else:
+        patrol = kpi_group(repo, state, "patrol")
     rates = tuple(k for k in patrol.items if k.kind == "rate")
     cols = ["groups", "officers", "vehicles", "dispatches", "rate_1", "rate_3", "rate_5"]
     return PatrolPanel(series=series[cols], freq=freq, rates=rates)
