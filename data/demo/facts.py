@@ -369,6 +369,29 @@ class _StreamModel:
     chan_day: np.ndarray  # (days, channels) unnormalised mix × day-kind effect
     trend: np.ndarray  # (days,)
 
+    @classmethod
+    def calibrated(
+        cls,
+        stream: Stream,
+        categories: list[str],
+        channels: list[str],
+        annual_base: np.ndarray,
+        mix: np.ndarray,
+        season: np.ndarray,
+        chan_day: np.ndarray,
+        trend: np.ndarray,
+    ) -> _StreamModel:
+        """A model whose calendar effects average out, so annual rates stay as calibrated."""
+        return cls(
+            stream,
+            categories,
+            channels,
+            annual_base / _mean_day_factor(mix, season, chan_day),
+            mix[:, None, :] * season[None, :, :],
+            chan_day,
+            trend,
+        )
+
     def intensity(self, grids: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """Expected events per (grid, day) for the given grid positions."""
         a = self.cat_day.sum(axis=2)  # (classes, days)
@@ -447,12 +470,13 @@ def _stream_models(
         },
     )
     base = pop_k * DISPUTE_RATE[units.grid_class] * town_fx * _lognormal_effect(rng, 0.35, n_grid)
-    models[Stream.DISPUTE] = _StreamModel(
+    models[Stream.DISPUTE] = _StreamModel.calibrated(
         Stream.DISPUTE,
         cats,
         chans,
-        base / _mean_day_factor(mix, s, ch),
-        mix[:, None, :] * s[None, :, :],
+        base,
+        mix,
+        s,
         ch,
         cal_mod.trend(cal, YEARLY_CHANGE[Stream.DISPUTE]),
     )
@@ -469,12 +493,13 @@ def _stream_models(
         },
     )
     base = pop_k * PETITION_RATE[units.grid_class] * town_fx * _lognormal_effect(rng, 0.35, n_grid)
-    models[Stream.PETITION] = _StreamModel(
+    models[Stream.PETITION] = _StreamModel.calibrated(
         Stream.PETITION,
         cats,
         chans,
-        base / _mean_day_factor(mix, s, ch),
-        mix[:, None, :] * s[None, :, :],
+        base,
+        mix,
+        s,
         ch,
         cal_mod.trend(cal, YEARLY_CHANGE[Stream.PETITION]),
     )
@@ -507,12 +532,13 @@ def _stream_models(
         # Dense logging scales with the grid's size, but far less than proportionally.
         rel = np.sqrt(units.grid_pop / units.grid_pop.mean())
         base = GRID_EVENTS_PER_GRID_MONTH_DENSE * 12 / 365.25 * rel / rel.mean() * grid_fx
-    models[Stream.GRID_EVENT] = _StreamModel(
+    models[Stream.GRID_EVENT] = _StreamModel.calibrated(
         Stream.GRID_EVENT,
         cats,
         chans,
-        base / _mean_day_factor(mix, s, ch),
-        mix[:, None, :] * s[None, :, :],
+        base,
+        mix,
+        s,
         ch,
         cal_mod.trend(cal, YEARLY_CHANGE[Stream.GRID_EVENT]),
     )
