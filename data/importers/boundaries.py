@@ -35,7 +35,7 @@ from data.importers.common import (
     plan_upsert,
     run_write,
 )
-from data.importers.reading import AUTO_ENCODINGS, load_mapping, resolve_columns
+from data.importers.reading import AUTO_ENCODINGS, load_mapping_or_fail, resolve_columns
 from data.importers.report import ImportFailed, ImportReport
 
 #: Equal-area projection for km²: Asia North Albers, the same as :mod:`data.units`.
@@ -171,13 +171,7 @@ def import_boundaries(
     if source is not None and source not in {c.replace("-", "") for c in CRS_CHOICES}:
         report.add_error(None, "--crs", crs, "未知的坐标系", "unknown coordinate system")
         raise ImportFailed(report)
-    try:
-        user_map = load_mapping(mapping)
-    except (OSError, ValueError) as exc:
-        report.add_error(
-            None, "--mapping", str(exc), "映射文件无法读取", "cannot read the mapping file"
-        )
-        raise ImportFailed(report) from exc
+    user_map = load_mapping_or_fail(mapping, report)
 
     gdf = _read_geo(Path(path), report, layer, encoding)
     if gdf is None:

@@ -31,7 +31,7 @@ from data.importers.common import (
     rollup_module,
     run_write,
 )
-from data.importers.reading import load_mapping, read_table, resolve_columns
+from data.importers.reading import load_mapping_or_fail, read_table, resolve_columns
 from data.importers.report import ImportFailed, ImportReport
 
 KINDS = ("cases", "patrols", "risks")
@@ -106,13 +106,7 @@ def import_facts(
     report = ImportReport(kind, str(path), dry_run=dry_run)
     table_obj, _, key_extra, measures = schema.FACT_PAIRS[kind]
     aliases = FACT_ALIASES[kind]
-    try:
-        user_map = load_mapping(mapping)
-    except (OSError, ValueError) as exc:
-        report.add_error(
-            None, "--mapping", str(exc), "映射文件无法读取", "cannot read the mapping file"
-        )
-        raise ImportFailed(report) from exc
+    user_map = load_mapping_or_fail(mapping, report)
     stream_default = None
     if stream is not None:
         try:

@@ -18,7 +18,7 @@ from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.importers.report import ImportReport
+from data.importers.report import ImportFailed, ImportReport
 
 #: Encodings tried in order when ``encoding="auto"``: Excel's "CSV UTF-8" writes a BOM, and
 #: GB18030 is a superset of GBK/GB2312 that the Chinese Excel writes for plain "CSV".
@@ -51,6 +51,17 @@ class Mapping:
 
     def values_for(self, name: str) -> dict[str, str]:
         return self.values.get(name, {})
+
+
+def load_mapping_or_fail(path: str | os.PathLike | None, report: ImportReport) -> Mapping:
+    """:func:`load_mapping`, recording an unreadable file on ``report`` and stopping the import."""
+    try:
+        return load_mapping(path)
+    except (OSError, ValueError) as exc:
+        report.add_error(
+            None, "--mapping", str(exc), "映射文件无法读取", "cannot read the mapping file"
+        )
+        raise ImportFailed(report) from exc
 
 
 def load_mapping(path: str | os.PathLike | None) -> Mapping:

@@ -20,7 +20,7 @@ from data.importers.common import (
     rollup_module,
     run_write,
 )
-from data.importers.reading import load_mapping, read_table, resolve_columns
+from data.importers.reading import load_mapping_or_fail, read_table, resolve_columns
 from data.importers.report import ImportFailed, ImportReport
 from data.levels import LEVEL_RANK, Level
 
@@ -77,13 +77,7 @@ def import_units(
         is written.
     """
     report = ImportReport("units", str(path), dry_run=dry_run)
-    try:
-        user_map = load_mapping(mapping)
-    except (OSError, ValueError) as exc:
-        report.add_error(
-            None, "--mapping", str(exc), "映射文件无法读取", "cannot read the mapping file"
-        )
-        raise ImportFailed(report) from exc
+    user_map = load_mapping_or_fail(mapping, report)
     table = read_table(path, report, UNIT_ALIASES, user_map, encoding, sheet)
     if table is None:
         raise ImportFailed(report)
