@@ -12,13 +12,16 @@ logic directly; :func:`register` only wires them to the app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import plotly.graph_objects as go
 from dash import Dash, Input, Output, ctx, no_update
 
 from callbacks import scope
 from callbacks.services import Services
 from data import views
+from data.cache import remember
 from data.indicators import metric_label
 from data.levels import LEVEL_LABELS
 from geo.hotspots import METHOD_TEXT
@@ -192,6 +195,39 @@ def resolve(services: Services, search: str | None, *, record: bool = False) -> 
 
 def _state(services: Services, store: dict | None) -> views.ViewState:
     return resolve(services, (store or {}).get("search"))
+
+
+Render = Callable[[Services, "dict | None"], tuple[Any, ...]]
+
+
+def remembered(
+    services: Services, name: str, render: Render, store: dict | None
+) -> tuple[Any, ...]:
+    """``render(services, store)``, computed once per view and data version for all workers.
+
+    Twenty leaders opening the same district before a meeting get one computation. The scope
+    check runs first, on every request; the entry is keyed by the resolved state (unit, lineage,
+    periods, choices, messages), the viewer's root (the breadcrumb starts there) and the display
+    settings, so two jurisdictions never share an entry.
+    """
+    state = _state(services, store)
+    settings = (
+        services.title,
+        services.data_source,
+        services.is_demo,
+        services.tiles_url,
+        services.tiles_crs,
+        services.small_count_threshold,
+    )
+    key = (scope.user_root(services), repr(state), settings)
+    return remember(
+        services.repo, f"dashboard.{name}", key, lambda: _plain(render(services, store))
+    )
+
+
+def _plain(outputs: tuple[Any, ...]) -> tuple[Any, ...]:
+    # A pickled go.Figure re-validates every attribute when loaded; its dict does not.
+    return tuple(o.to_plotly_json() if isinstance(o, go.Figure) else o for o in outputs)
 
 
 def render_header(services: Services, store: dict | None) -> tuple[Any, ...]:
@@ -405,7 +441,7 @@ def register(app: Dash, services: Services) -> None:
         Input(Ids.STATE, "data"),
     )
     def _header(store):  # noqa: ANN001, ANN202
-        return render_header(services, store)
+        return remembered(services, "header", render_header, store)
 
     @app.callback(
         Output(Ids.MAP, "figure"),
@@ -419,7 +455,7 @@ def register(app: Dash, services: Services) -> None:
         Input(Ids.STATE, "data"),
     )
     def _map(store):  # noqa: ANN001, ANN202
-        return render_map(services, store)
+        return remembered(services, "map", render_map, store)
 
     @app.callback(
         Output(Ids.TREND_DISPUTE_TITLE, "children"),
@@ -432,7 +468,7 @@ def register(app: Dash, services: Services) -> None:
         Input(Ids.STATE, "data"),
     )
     def _trends(store):  # noqa: ANN001, ANN202
-        return render_trends(services, store)
+        return remembered(services, "trends", render_trends, store)
 
     @app.callback(
         Output(Ids.PATROL, "figure"),
@@ -442,7 +478,7 @@ def register(app: Dash, services: Services) -> None:
         Input(Ids.STATE, "data"),
     )
     def _panels(store):  # noqa: ANN001, ANN202
-        return render_panels(services, store)
+        return remembered(services, "panels", render_panels, store)
 
     @app.callback(
         Output(Ids.EXPORT, "href"),

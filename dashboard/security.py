@@ -169,6 +169,7 @@ class Security:
     # ---- the gate ---------------------------------------------------------------------------
     def guard(self) -> flask.typing.ResponseReturnValue | None:
         """Runs before every request: token sign-in, session, CSRF/origin checks, sign-in wall."""
+        g.shiyu_started = time.perf_counter()
         g.shiyu_principal = None
         if request.method == "GET" and "token" in request.args:
             return self._token_sign_in()
@@ -431,6 +432,11 @@ class Security:
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if self.settings.production:
             headers["Strict-Transport-Security"] = "max-age=31536000"
+        started = g.get("shiyu_started")
+        if started is not None:
+            # The server's own time, so a slow answer can be told from a slow network (devtools
+            # shows it; the benchmark sums it per interaction).
+            headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         if response.mimetype in ("text/html", "application/json"):
             # Pages and callback answers hold jurisdiction data: not for shared disk caches.
             headers["Cache-Control"] = "no-store"

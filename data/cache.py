@@ -28,7 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -42,6 +42,7 @@ __all__ = [
     "LocalStore",
     "RedisStore",
     "make_store",
+    "remember",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ CACHED_METHODS: tuple[str, ...] = (
 )
 
 _MISSING = object()
+T = TypeVar("T")
 
 
 class CacheStore(Protocol):
@@ -306,6 +308,14 @@ class CachedRepository(Repository):
         digest = hashlib.blake2b(repr(arguments).encode(), digest_size=16).hexdigest()
         return f"{self.prefix}:{self.namespace}:{self.data_version()}:{method}:{digest}"
 
+    def remember(self, name: str, arguments: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()``, stored under ``name`` and ``repr(arguments)`` for this data version.
+
+        For results derived from the repository's reads (a rendered view): the key must name
+        everything the result depends on besides the data, which the version covers.
+        """
+        return self._cached_call(f"view:{name}", arguments, compute)  # type: ignore[no-any-return]
+
     def _cached_call(
         self, method: str, arguments: tuple[Any, ...], compute: Callable[[], Any]
     ) -> Any:
@@ -323,6 +333,15 @@ class CachedRepository(Repository):
         value = compute()
         self.store.set(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), self.ttl_s)
         return value
+
+
+def remember(
+    repo: Repository, name: str, arguments: tuple[Any, ...], compute: Callable[[], T]
+) -> T:
+    """:meth:`CachedRepository.remember` when ``repo`` has a cache, else just ``compute()``."""
+    if isinstance(repo, CachedRepository):
+        return repo.remember(name, arguments, compute)
+    return compute()
 
 
 def _database_namespace(engine: sa.Engine) -> str:

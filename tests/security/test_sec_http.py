@@ -413,3 +413,12 @@ def test_sech021_a_second_dash_app_on_the_server_is_covered(app_factory) -> None
     assert page.status_code == 200
     csp = page.headers["Content-Security-Policy"]
     assert all(h in csp for h in second.csp_hashes())  # the inline clientside callback too
+
+
+def test_sech030_callback_answers_carry_the_servers_own_time(app_factory) -> None:
+    client = app_factory().server.test_client()
+    sign_in(client)
+    answer = post_callback(client, CITY)
+    assert answer.status_code == 200
+    name, _, duration = answer.headers["Server-Timing"].partition(";dur=")
+    assert name == "app" and float(duration) > 0

@@ -1,0 +1,98 @@
+"""Rendered views are shared through the cache, per data version and never across scopes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from dash._utils import to_json
+
+from callbacks import dashboard as cb
+from callbacks.services import Services
+from data.auth import Principal
+from data.cache import CachedRepository, LocalStore
+from data.repository import Repository
+
+RENDERS = {
+    "header": cb.render_header,
+    "map": cb.render_map,
+    "trends": cb.render_trends,
+    "panels": cb.render_panels,
+}
+
+
+def _as(scope_code: str):
+    return lambda: Principal("view-cache-tester", "leader", scope_code)
+
+
+@pytest.fixture
+def cached(tiny_repo: Repository) -> CachedRepository:
+    return CachedRepository(tiny_repo.engine, LocalStore(), prefix=f"t{uuid.uuid4().hex[:8]}")
+
+
+def _counting(render: cb.Render, calls: list[str]) -> cb.Render:
+    def counted(services: Services, store: dict | None) -> tuple[Any, ...]:
+        calls.append(str((store or {}).get("search")))
+        return render(services, store)
+
+    return counted
+
+
+@pytest.mark.parametrize("name", sorted(RENDERS))
+def test_cb201_a_remembered_view_equals_the_rendered_one_and_is_computed_once(
+    cached: CachedRepository, tiny_repo: Repository, name: str
+) -> None:
+    root = cached.root().code
+    services = Services(
+        repo=cached, title="t", data_source="s", is_demo=True, current_user=_as(root)
+    )
+    plain = Services(**{**services.__dict__, "repo": tiny_repo})
+    store = {"search": "?period=month&metric=petition_received"}
+    calls: list[str] = []
+    render = _counting(RENDERS[name], calls)
+
+    first = cb.remembered(services, name, render, store)
+    second = cb.remembered(services, name, render, store)
+
+    assert len(calls) == 1
+    assert to_json(list(first)) == to_json(list(second))
+    assert to_json(list(first)) == to_json(list(RENDERS[name](plain, store)))
+
+
+def test_cb202_another_period_or_a_new_data_version_is_computed_again(
+    cached: CachedRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = cached.root().code
+    services = Services(
+        repo=cached, title="t", data_source="s", is_demo=True, current_user=_as(root)
+    )
+    calls: list[str] = []
+    render = _counting(cb.render_header, calls)
+    cb.remembered(services, "header", render, {"search": "?period=month"})
+    cb.remembered(services, "header", render, {"search": "?period=year"})
+    cb.remembered(services, "header", render, {"search": "?period=month"})
+    assert len(calls) == 2
+    # Another writer bumped meta.data_version: the old entry is not answered any more.
+    monkeypatch.setattr(cached, "data_version", lambda: "another-version")
+    cb.remembered(services, "header", render, {"search": "?period=month"})
+    assert len(calls) == 3
+
+
+def test_cb203_a_view_remembered_for_the_city_is_never_shown_to_a_district_user(
+    cached: CachedRepository,
+) -> None:
+    root = cached.root().code
+    mine, other = cached.children(root)["code"].tolist()[:2]
+    city = Services(repo=cached, title="t", data_source="s", is_demo=True, current_user=_as(root))
+    district = Services(**{**city.__dict__, "current_user": _as(mine)})
+    store = {"search": f"?unit={other}"}
+    calls: list[str] = []
+    render = _counting(cb.render_header, calls)
+
+    _t, _f, _a, city_crumbs, *_ = cb.remembered(city, "header", render, store)
+    _t, _f, alerts, crumbs, *_ = cb.remembered(district, "header", render, store)
+
+    assert len(calls) == 2  # the district user's request was computed, not taken from the city's
+    assert len(city_crumbs.children) == 2 and len(crumbs.children) == 1
+    assert "无权查看" in str(alerts)
