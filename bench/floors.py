@@ -7,6 +7,11 @@ breakdown; the patrol series; the risk matrix. :func:`view_queries` writes those
 plain SELECTs (one per fact table and panel, conditional sums instead of one query per
 period), and :func:`time_view` runs them one after another on one connection and fetches every
 row. No pandas, no figures, no Dash: what is left when the application adds nothing.
+
+The floor reads the same tables the application does: a view has no category filter here, so
+every case sum except the category breakdown comes from ``case_stream_rollup`` (one row per
+unit, day and stream), as in :class:`data.repository.Repository`. Reading ``case_rollup``
+instead would make the floor slower than it needs to be and the ratio look better than it is.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ def view_queries(spec: ViewSpec) -> list[tuple[str, str, dict[str, object]]]:
         ),
         (
             "kpi cases",
-            f"SELECT stream, {by_period(case_cols)} FROM case_rollup "
+            f"SELECT stream, {by_period(case_cols)} FROM case_stream_rollup "
             "WHERE unit_code = :u AND day BETWEEN :lo AND :hi GROUP BY stream",
             {**three, **span},
         ),
@@ -93,14 +98,14 @@ def view_queries(spec: ViewSpec) -> list[tuple[str, str, dict[str, object]]]:
         (
             "map values",
             f"SELECT r.unit_code, r.stream, {by_period(case_cols, 'cm', 'r.')} "
-            "FROM case_rollup r JOIN units u ON u.code = r.unit_code "
+            "FROM case_stream_rollup r JOIN units u ON u.code = r.unit_code "
             "WHERE u.parent_code = :m AND r.day BETWEEN :ms AND :ce "
             "GROUP BY r.unit_code, r.stream",
             {"m": spec.map_unit, **_between("c", cur), **_between("m", mom)},
         ),
         (
             "trends",
-            "SELECT day, stream, SUM(received) FROM case_rollup WHERE unit_code = :u "
+            "SELECT day, stream, SUM(received) FROM case_stream_rollup WHERE unit_code = :u "
             "AND stream IN ('dispute', 'petition') AND day BETWEEN :h AND :ce "
             "GROUP BY day, stream",
             {**u, "h": hist, "ce": cur.end},

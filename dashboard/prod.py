@@ -96,6 +96,28 @@ def _environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _upgrade_database(settings: Settings) -> None:
+    """Bring a database made by an older Shiyu up to date here, once, before the workers start.
+
+    Left to the workers, every one would open it at the same moment: one upgrades (tens of
+    seconds for a large city, close to gunicorn's boot timeout) while the others wait. A
+    database that cannot be opened is only reported: the workers fail on it as before.
+    """
+    from data import db  # noqa: PLC0415 - keep `shiyu --help` fast
+
+    try:
+        engine = db.make_engine(settings.effective_database_url)
+    except db.DatabaseError as exc:
+        print(f"shiyu: {exc}", file=sys.stderr, flush=True)
+        return
+    try:
+        db.require_schema(engine)
+    except db.DatabaseError as exc:
+        print(f"shiyu: {exc}", file=sys.stderr, flush=True)
+    finally:
+        engine.dispose()
+
+
 def run(settings: Settings, extra: Sequence[str] = ()) -> int:
     """Replace this process with gunicorn serving ``settings`` (returns only on failure)."""
     try:
@@ -103,6 +125,7 @@ def run(settings: Settings, extra: Sequence[str] = ()) -> int:
     except ImportError:
         print("shiyu: gunicorn 未安装 / gunicorn is not installed (pip install gunicorn)")
         return 2
+    _upgrade_database(settings)
     argv = gunicorn_argv(settings, extra)
     workers = argv[argv.index("--workers") + 1]
     cache = _redacted(settings.cache_url) if settings.cache_url else "进程内 / per worker"

@@ -60,6 +60,7 @@ def check_database(engine: sa.Engine, max_listed: int = 20) -> CheckReport:
         _check_closure(conn, units, report)
         for name in schema.FACT_PAIRS:
             _check_rollup(conn, name, report, max_listed)
+        _check_stream_rollup(conn, report, max_listed)
     return report
 
 
@@ -184,3 +185,73 @@ def _check_rollup(conn: sa.Connection, name: str, report: CheckReport, max_liste
             report.problems.append(
                 f"{name}: {len(wrong)} 天的全市汇总与记录不符 / root roll-up wrong on days, e.g. {sorted(map(str, wrong))[:3]}"
             )
+
+
+def _check_stream_rollup(conn: sa.Connection, report: CheckReport, max_listed: int) -> None:
+    """case_stream_rollup must equal case_rollup summed over category and channel, row by row.
+
+    Checked per (unit, day, stream) rather than per unit like the roll-ups: the dashboard reads
+    single days from it (trend series, data spans), so a row moved to another day or a stray
+    all-zero row would show even where a unit's totals agree.
+    """
+    roll, streams = schema.case_rollup, schema.case_stream_rollup
+    measures = list(schema.CASE_MEASURES)
+    key = ["unit_code", "day", "stream"]
+    summed = (
+        sa.select(*[roll.c[k] for k in key], *[sa.func.sum(roll.c[m]).label(m) for m in measures])
+        .group_by(*[roll.c[k] for k in key])
+        .subquery("summed")
+    )
+    # Each case_rollup group looked up by primary key: one pass over each table in key order.
+    differs = (
+        sa.select(
+            *[summed.c[k] for k in key],
+            streams.c.unit_code.is_(None).label("missing"),
+            *[summed.c[m] for m in measures],
+            *[streams.c[m] for m in measures],
+        )
+        .select_from(
+            summed.outerjoin(streams, sa.and_(*[streams.c[k] == summed.c[k] for k in key]))
+        )
+        .where(
+            sa.or_(streams.c.unit_code.is_(None), *[streams.c[m] != summed.c[m] for m in measures])
+        )
+    )
+    extra = sa.select(*[streams.c[k] for k in key]).where(
+        ~sa.exists().where(*[roll.c[k] == streams.c[k] for k in key])
+    )
+    report.facts["case_stream_rows"] = conn.execute(
+        sa.select(sa.func.count()).select_from(streams)
+    ).scalar()
+    problems: list[str] = []
+    n_bad = 0
+    # Streamed: a table nobody refreshed differs in millions of rows, of which few are listed.
+    for row in conn.execute(differs.execution_options(stream_results=True)):
+        n_bad += 1
+        if len(problems) >= max_listed:
+            continue
+        unit, day, stream = row[0], row[1], row[2]
+        if row[3]:
+            problems.append(
+                f"case_stream_rollup: 缺少 单位 {unit} {day} {stream} 一行 / row missing "
+                "although case_rollup has rows for it"
+            )
+            continue
+        want = row[4 : 4 + len(measures)]
+        have = row[4 + len(measures) :]
+        cols = [m for m, w, h in zip(measures, want, have, strict=True) if w != h]
+        problems.append(
+            f"case_stream_rollup: 单位 {unit} {day} {stream} 不等于各类别、渠道之和 / differs from "
+            f"case_rollup summed over category and channel in {cols}"
+        )
+    for row in conn.execute(extra.execution_options(stream_results=True)):
+        n_bad += 1
+        if len(problems) < max_listed:
+            problems.append(
+                f"case_stream_rollup: 单位 {row[0]} {row[1]} {row[2]} 多出一行 / row with no "
+                "case_rollup rows"
+            )
+    report.problems += problems
+    if n_bad > len(problems):
+        more = n_bad - len(problems)
+        report.problems.append(f"case_stream_rollup: …另有 {more} 行 / and {more} more")

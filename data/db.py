@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from data import schema
+from data import rollup, schema
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseError(RuntimeError):
@@ -85,7 +89,14 @@ def bulk_load(engine: sa.Engine) -> Iterator[None]:
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create every table and index that does not exist yet, and stamp the schema version."""
+    """Create every table and index that does not exist yet, and stamp the schema version.
+
+    A database made by an older Shiyu is upgraded first (:func:`upgrade_schema`): left to
+    ``create_all``, a new derived table would be created empty beside filled roll-ups.
+    """
+    if has_schema(engine):
+        with engine.begin() as conn:
+            upgrade_schema(conn)
     schema.metadata.create_all(engine)
     with engine.begin() as conn:
         set_meta(conn, {"schema_version": str(schema.SCHEMA_VERSION)})
@@ -134,7 +145,17 @@ def bump_data_version(conn: sa.Connection) -> int:
 
 
 def require_schema(engine: sa.Engine) -> dict[str, str]:
-    """Return the meta table, or raise :class:`DatabaseError` if the database is not Shiyu's."""
+    """Return the meta table, or raise :class:`DatabaseError` if the database is not Shiyu's.
+
+    A database made by an older Shiyu is brought up to date first (:func:`upgrade_schema`,
+    logged), so the dashboard, ``shiyu check`` and the other commands open it as it is.
+
+    Raises
+    ------
+    DatabaseError
+        No Shiyu schema, a schema version this Shiyu does not know, or an upgrade that failed
+        (e.g. an account that may not create tables).
+    """
     if not has_schema(engine):
         raise DatabaseError(
             f"数据库为空或不是市域数据库 / database {engine.url.render_as_string()} has no Shiyu "
@@ -143,8 +164,87 @@ def require_schema(engine: sa.Engine) -> dict[str, str]:
     with engine.connect() as conn:
         values = all_meta(conn)
     version = values.get("schema_version")
+    if version in UPGRADABLE:
+        _upgrade(engine)
+        with engine.connect() as conn:
+            values = all_meta(conn)
+        version = values.get("schema_version")
     if version != str(schema.SCHEMA_VERSION):
         raise DatabaseError(
             f"数据库结构版本不符 / schema version {version}, this Shiyu expects {schema.SCHEMA_VERSION}"
         )
     return values
+
+
+#: Schema versions :func:`upgrade_schema` brings up to :data:`data.schema.SCHEMA_VERSION`.
+UPGRADABLE = ("1",)
+
+#: How long an upgrade waits for another process's write lock on SQLite (milliseconds): long
+#: enough for a second dashboard worker to wait out the first one's upgrade of a large city.
+_UPGRADE_BUSY_MS = 600_000
+_BUSY_MS = 5_000  # pysqlite's default, restored afterwards
+
+
+def upgrade_schema(conn: sa.Connection) -> list[str]:
+    """Add what a database made by an older Shiyu lacks, inside the caller's transaction.
+
+    Version 1 → 2 creates ``case_stream_rollup`` and fills it from ``case_rollup`` (one
+    ``INSERT … SELECT``: 13–30 s for the ``large`` demo city on SQLite, 3.1 M rows).
+
+    The version is claimed first with ``UPDATE … WHERE value = '1'``: that takes the write
+    lock, so a second process upgrading at the same moment waits for the first and then finds
+    nothing to do, and the new table commits together with the version that announces it.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Inside a transaction.
+
+    Returns
+    -------
+    list of str
+        One line per step done (also logged); empty when the database was up to date.
+    """
+    done: list[str] = []
+    claimed = conn.execute(
+        sa.update(schema.meta)
+        .where(schema.meta.c.key == "schema_version", schema.meta.c.value == "1")
+        .values(value="2")
+    ).rowcount
+    if claimed:
+        t0 = time.perf_counter()
+        schema.case_stream_rollup.create(conn, checkfirst=True)
+        rollup.refresh_case_streams(conn)
+        table = schema.case_stream_rollup
+        rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+        done.append(
+            f"schema 1 → 2: case_stream_rollup filled from case_rollup "
+            f"({rows} rows, {time.perf_counter() - t0:.1f} s)"
+        )
+    for line in done:
+        log.warning("数据库结构已升级 / database upgraded: %s", line)
+    return done
+
+
+def _upgrade(engine: sa.Engine) -> None:
+    """Run :func:`upgrade_schema` in its own transaction, phrased for the operator on failure."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {_UPGRADE_BUSY_MS}")
+            conn.commit()  # ends SQLAlchemy's autobegun transaction; pysqlite began none
+        try:
+            with conn.begin():
+                upgrade_schema(conn)
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0].rstrip(".")
+            raise DatabaseError(
+                f"数据库结构升级失败 / could not upgrade {engine.url.render_as_string()} to "
+                f"schema version {schema.SCHEMA_VERSION}: {reason}. Run `shiyu check --db URL` "
+                "once as a database user allowed to create tables."
+            ) from exc
+        finally:
+            if sqlite:
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {_BUSY_MS}")
+                    conn.commit()

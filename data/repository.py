@@ -1,7 +1,8 @@
 """Read access for the dashboard, the big screen and the briefings.
 
 Every query takes bound parameters, returns plain DataFrames or dataclasses, and runs unchanged
-on SQLite and PostgreSQL. All fact reads go to the ``*_rollup`` tables, keyed (unit, day, …).
+on SQLite and PostgreSQL. All fact reads go to the ``*_rollup`` tables, keyed (unit, day, …);
+case sums that filter on no category read ``case_stream_rollup`` (see :func:`_case_source`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,16 @@ class UnknownUnit(LookupError):
         self.code = code
 
 
+def _case_source(categories: Sequence[str] | None = None) -> sa.Table:
+    """The table case sums are read from: per stream unless a category filter needs the column.
+
+    ``case_stream_rollup`` holds the same sums as ``case_rollup`` over category and channel, in
+    one row per (unit, day, stream) instead of about a hundred, so without a filter it gives
+    identical results from an order of magnitude fewer rows.
+    """
+    return schema.case_rollup if categories else schema.case_stream_rollup
+
+
 def _number(value: object) -> float:
     """A summed measure as float (SQL SUM gives None over no rows, Decimal on some servers)."""
     return 0.0 if value is None else float(value)  # type: ignore[arg-type]
@@ -76,18 +87,15 @@ class Repository:
     def anchor_date(self) -> dt.date:
         """The latest day with recorded cases (periods such as 本月 end here)."""
         with self.engine.connect() as conn:
-            latest = conn.execute(sa.select(sa.func.max(schema.case_rollup.c.day))).scalar()
+            latest = conn.execute(sa.select(sa.func.max(_case_source().c.day))).scalar()
         if latest is None:
             return dt.date.today() - dt.timedelta(days=1)
         return latest if isinstance(latest, dt.date) else dt.date.fromisoformat(str(latest))
 
     def data_span(self) -> tuple[dt.date | None, dt.date | None]:
+        cs = _case_source()
         with self.engine.connect() as conn:
-            lo, hi = conn.execute(
-                sa.select(
-                    sa.func.min(schema.case_rollup.c.day), sa.func.max(schema.case_rollup.c.day)
-                )
-            ).one()
+            lo, hi = conn.execute(sa.select(sa.func.min(cs.c.day), sa.func.max(cs.c.day))).one()
         return lo, hi
 
     def unit_data_span(self, code: str) -> tuple[dt.date | None, dt.date | None]:
@@ -96,13 +104,13 @@ class Repository:
         At the root this equals :meth:`data_span` but reads one unit's index range instead of
         scanning the whole roll-up table, so it is cheap enough for every page view.
         """
-        cr = schema.case_rollup
+        cs = _case_source()
+        # Two subqueries: SQLite answers a lone MIN or MAX from the index's ends, but scans
+        # every row of the unit for both in one SELECT.
+        first = sa.select(sa.func.min(cs.c.day)).where(cs.c.unit_code == code).scalar_subquery()
+        last = sa.select(sa.func.max(cs.c.day)).where(cs.c.unit_code == code).scalar_subquery()
         with self.engine.connect() as conn:
-            lo, hi = conn.execute(
-                sa.select(sa.func.min(cr.c.day), sa.func.max(cr.c.day)).where(
-                    cr.c.unit_code == code
-                )
-            ).one()
+            lo, hi = conn.execute(sa.select(first, last)).one()
         return _as_date(lo), _as_date(hi)
 
     # ---- units ------------------------------------------------------------------------------
@@ -246,13 +254,14 @@ class Repository:
 
         Columns follow ``docs/architecture.md``: ``dispute.received``, ``patrol.dispatches``,
         ``risk.red.open_end`` (open on ``end``), ``population`` … Units with no data get zeros.
-        ``categories`` narrows the case measures only.
+        ``categories`` narrows the case measures only; without it they are read from
+        ``case_stream_rollup``.
         """
         codes = list(dict.fromkeys(codes))
         out = pd.DataFrame(index=pd.Index(codes, name="code"))
         if not codes:
             return out
-        cr, pr, rr = schema.case_rollup, schema.patrol_rollup, schema.risk_rollup
+        cr, pr, rr = _case_source(categories), schema.patrol_rollup, schema.risk_rollup
         case_m = list(schema.CASE_MEASURES)
         case_q = (
             sa.select(cr.c.unit_code, cr.c.stream, *[sa.func.sum(cr.c[m]).label(m) for m in case_m])
@@ -333,8 +342,12 @@ class Repository:
         stream: str,
         categories: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Daily sums of every case measure for one unit and stream; missing days filled with 0."""
-        cr = schema.case_rollup
+        """Daily sums of every case measure for one unit and stream; missing days filled with 0.
+
+        ``categories`` narrows the sums to those categories (read from ``case_rollup``); without
+        it they are read from ``case_stream_rollup``.
+        """
+        cr = _case_source(categories)
         m = list(schema.CASE_MEASURES)
         query = (
             sa.select(cr.c.day, *[sa.func.sum(cr.c[x]).label(x) for x in m])

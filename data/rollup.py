@@ -1,6 +1,7 @@
-"""Derived tables: the ancestor closure and the per-unit roll-ups of every fact table.
+"""Derived tables: the ancestor closure, the per-unit roll-ups of every fact table, and the
+per-stream sums of the case roll-up.
 
-Both are rebuilt from ``units`` and the ``*_daily`` tables with set-based SQL, inside the
+All are rebuilt from ``units`` and the ``*_daily`` tables with set-based SQL, inside the
 caller's transaction, so a loader's write and its roll-up refresh commit or fail together.
 """
 
@@ -67,7 +68,8 @@ def refresh(
 
     Each unit's roll-up row is the sum of the recorded rows of the unit itself and of every
     descendant, found through ``unit_closure`` (so towns' own records, e.g. walk-in petitions
-    with no grid, are counted in the town and above).
+    with no grid, are counted in the town and above). Rebuilding ``"cases"`` also rebuilds
+    ``case_stream_rollup`` for the same days (:func:`refresh_case_streams`).
     """
     for name in tables:
         daily, rollup, keys, measures = schema.FACT_PAIRS[name]
@@ -92,3 +94,39 @@ def refresh(
             .group_by(*group)
         )
         conn.execute(sa.insert(rollup).from_select(["unit_code", "day", *keys, *measures], select))
+        if name == "cases":
+            refresh_case_streams(conn, start, end)
+
+
+def refresh_case_streams(
+    conn: sa.Connection, start: dt.date | None = None, end: dt.date | None = None
+) -> None:
+    """Rebuild ``case_stream_rollup`` for days in ``[start, end]`` from ``case_rollup``.
+
+    Summing the finished roll-up over category and channel, rather than joining the recorded
+    rows through the closure again, reads each ``case_rollup`` row of the span once (on SQLite
+    in primary-key order, so the grouping needs no sort).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Inside the transaction that rebuilt ``case_rollup`` for these days.
+    start, end : datetime.date, optional
+        The day span; all days when None.
+    """
+    src, dst = schema.case_rollup, schema.case_stream_rollup
+    measures = list(schema.CASE_MEASURES)
+    delete = sa.delete(dst)
+    where = []
+    if start is not None:
+        delete = delete.where(dst.c.day >= start)
+        where.append(src.c.day >= start)
+    if end is not None:
+        delete = delete.where(dst.c.day <= end)
+        where.append(src.c.day <= end)
+    conn.execute(delete)
+    group = [src.c.unit_code, src.c.day, src.c.stream]
+    select = (
+        sa.select(*group, *[sa.func.sum(src.c[m]) for m in measures]).where(*where).group_by(*group)
+    )
+    conn.execute(sa.insert(dst).from_select(["unit_code", "day", "stream", *measures], select))

@@ -48,6 +48,7 @@ def build_demo_database(
     t0 = time.perf_counter()
     with db.bulk_load(engine), engine.begin() as conn:
         # Replace the city and its facts; users and the audit trail are not the demo's to drop.
+        conn.execute(sa.delete(schema.case_stream_rollup))
         for daily, roll, _keys, _measures in schema.FACT_PAIRS.values():
             conn.execute(sa.delete(roll))
             conn.execute(sa.delete(daily))

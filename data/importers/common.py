@@ -202,10 +202,13 @@ def has_schema(conn: sa.Connection) -> bool:
 
 
 def ensure_schema(conn: sa.Connection) -> None:
-    """Create the schema inside the import's transaction when the database is empty."""
+    """Create the schema inside the import's transaction when the database is empty, or bring
+    an older Shiyu's database up to date (the refresh after the write needs the new tables)."""
     if not has_schema(conn):
         schema.metadata.create_all(conn)
         db.set_meta(conn, {"schema_version": str(schema.SCHEMA_VERSION), "data_version": "0"})
+    else:
+        db.upgrade_schema(conn)
 
 
 def existing_codes(conn: sa.Connection) -> dict[str, dict]:

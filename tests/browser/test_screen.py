@@ -227,8 +227,8 @@ def test_scr105_tour_advances_and_pauses_while_touched(page_factory, screen_serv
 
 # ---- refresh ---------------------------------------------------------------------------------
 def _bump_dispute(db_url: str, code: str, extra: int) -> None:
-    """Add ``extra`` disputes received to one row of ``code`` on its latest day (and bump
-    ``data_version``), as a loader writing new numbers would."""
+    """Add ``extra`` disputes received to one row of ``code`` on its latest day, in both case
+    roll-ups (and bump ``data_version``), as a loader writing new numbers would."""
     engine = db.make_engine(db_url)
     cr = schema.case_rollup
     with engine.begin() as conn:
@@ -248,6 +248,12 @@ def _bump_dispute(db_url: str, code: str, extra: int) -> None:
                 cr.c.channel == row.channel,
             )
             .values(received=cr.c.received + extra)
+        )
+        cs = schema.case_stream_rollup  # what the KPI reads: kept equal to case_rollup's sums
+        conn.execute(
+            sa.update(cs)
+            .where(cs.c.unit_code == code, cs.c.day == day, cs.c.stream == "dispute")
+            .values(received=cs.c.received + extra)
         )
         db.bump_data_version(conn)
     engine.dispose()

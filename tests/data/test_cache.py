@@ -111,22 +111,19 @@ def test_cache005_loader_bump_invalidates(demo_copy: sa.Engine) -> None:
     cached = CachedRepository(demo_copy, LocalStore(), version_ttl_s=0)
     before = _root_received(cached)
     root = cached.root().code
+    cs = schema.case_stream_rollup  # the table totals read without a category filter
     with demo_copy.begin() as conn:
         conn.execute(
-            sa.update(schema.case_rollup)
-            .where(
-                schema.case_rollup.c.unit_code == root,
-                schema.case_rollup.c.day == END,
-                schema.case_rollup.c.stream == "dispute",
-            )
-            .values(received=schema.case_rollup.c.received + 1000)
+            sa.update(cs)
+            .where(cs.c.unit_code == root, cs.c.day == END, cs.c.stream == "dispute")
+            .values(received=cs.c.received + 1000)
         )
         db.bump_data_version(conn)
     assert _root_received(cached) == before + 1000 * _rows(demo_copy, root)
 
 
 def _rows(engine: sa.Engine, root: str) -> int:
-    cr = schema.case_rollup
+    cr = schema.case_stream_rollup
     with engine.connect() as conn:
         return int(
             conn.execute(
@@ -145,7 +142,7 @@ def test_cache006_direct_sql_writer_invalidates_after_version_memo(demo_copy: sa
     n = _rows(demo_copy, root)
     _other_system_writes(
         demo_copy,
-        "UPDATE case_rollup SET received = received + 7 "
+        "UPDATE case_stream_rollup SET received = received + 7 "
         "WHERE unit_code = :u AND day = :d AND stream = 'dispute'",
         u=root,
         d=END.isoformat(),
@@ -170,7 +167,7 @@ def test_cache007_ttl_is_a_backstop_for_writers_that_forget_the_version(
     root = cached.root().code
     _other_system_writes(
         demo_copy,
-        "UPDATE case_rollup SET received = received + 3 "
+        "UPDATE case_stream_rollup SET received = received + 3 "
         "WHERE unit_code = :u AND day = :d AND stream = 'dispute'",
         u=root,
         d=END.isoformat(),
