@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, ctx, no_update
+from dash import ClientsideFunction, Dash, Input, Output, ctx, no_update
 
 from callbacks import scope
 from callbacks.services import Services
@@ -380,8 +380,22 @@ def render_panels(services: Services, store: dict | None) -> tuple[Any, ...]:
     )
 
 
+#: Graphs in the order of :func:`render_downloads`' configs.
+DOWNLOAD_GRAPHS = (
+    Ids.MAP,
+    Ids.CHILD_CHART,
+    Ids.TREND_DISPUTE,
+    Ids.TREND_PETITION,
+    Ids.BREAKDOWN,
+    Ids.PATROL,
+    Ids.RISK,
+)
+
+
 def render_downloads(services: Services, store: dict | None) -> tuple[Any, ...]:
-    """The 导出简报 link and, for every graph, a 2× PNG download named after what it shows."""
+    """The 导出简报 link and, for every graph of :data:`DOWNLOAD_GRAPHS`, a 2× PNG download
+    named after what it shows (the config it would have; the page keeps each graph's config
+    constant and takes only the file name, see :func:`download_names`)."""
     state = _state(services, store)
     metric = metric_label(state.metric)
     period = state.period.label
@@ -403,6 +417,16 @@ def render_downloads(services: Services, store: dict | None) -> tuple[Any, ...]:
     )
 
 
+def download_names(services: Services, store: dict | None) -> tuple[str, dict[str, str]]:
+    """The 导出简报 link and ``{graph id: PNG file name}`` for the view in ``store``."""
+    href, *configs = render_downloads(services, store)
+    names = {
+        str(gid): cfg["toImageButtonOptions"]["filename"]
+        for gid, cfg in zip(DOWNLOAD_GRAPHS, configs, strict=True)
+    }
+    return href, names
+
+
 # ---------------------------------------------------------------------------------------
 # Registration
 
@@ -411,6 +435,20 @@ def register(app: Dash, services: Services) -> None:
     """Wire the dashboard callbacks to ``app`` with ``services`` bound."""
     control_outputs = [Output(cid, prop) for cid, prop in CONTROLS]
     control_inputs = [Input(cid, prop) for cid, prop in CONTROLS]
+
+    def _static(render: Render, *positions: int) -> Render:
+        # The big static parts (KPI cards, ranking table, rates, risk tiles: ~580 components
+        # per view) go to the page as one layout.StaticTree each: the Dash 4 renderer's cost
+        # grows with the square of the number of components a callback adds. Converted before
+        # the view is remembered (under its own name: a cached entry has one shape), so a
+        # cached view is sent as it is.
+        def converted(services: Services, store: dict | None) -> tuple[Any, ...]:
+            outputs = render(services, store)
+            return tuple(
+                layout.static_tree(out) if i in positions else out for i, out in enumerate(outputs)
+            )
+
+        return converted
 
     @app.callback(
         Output(Ids.URL, "search"),
@@ -441,7 +479,7 @@ def register(app: Dash, services: Services) -> None:
         Input(Ids.STATE, "data"),
     )
     def _header(store):  # noqa: ANN001, ANN202
-        return remembered(services, "header", render_header, store)
+        return remembered(services, "header.static", _static(render_header, 5), store)
 
     @app.callback(
         Output(Ids.MAP, "figure"),
@@ -455,7 +493,7 @@ def register(app: Dash, services: Services) -> None:
         Input(Ids.STATE, "data"),
     )
     def _map(store):  # noqa: ANN001, ANN202
-        return remembered(services, "map", render_map, store)
+        return remembered(services, "map.static", _static(render_map, 7), store)
 
     @app.callback(
         Output(Ids.TREND_DISPUTE_TITLE, "children"),
@@ -478,18 +516,19 @@ def register(app: Dash, services: Services) -> None:
         Input(Ids.STATE, "data"),
     )
     def _panels(store):  # noqa: ANN001, ANN202
-        return remembered(services, "panels", render_panels, store)
+        return remembered(services, "panels.static", _static(render_panels, 1, 3), store)
 
+    # Not the graphs' config: a changed config makes plotly.js rebuild the graph (and the map).
     @app.callback(
         Output(Ids.EXPORT, "href"),
-        Output(Ids.MAP, "config"),
-        Output(Ids.CHILD_CHART, "config"),
-        Output(Ids.TREND_DISPUTE, "config"),
-        Output(Ids.TREND_PETITION, "config"),
-        Output(Ids.BREAKDOWN, "config"),
-        Output(Ids.PATROL, "config"),
-        Output(Ids.RISK, "config"),
+        Output(Ids.DOWNLOAD_NAMES, "data"),
         Input(Ids.STATE, "data"),
     )
     def _downloads(store):  # noqa: ANN001, ANN202
-        return render_downloads(services, store)
+        return download_names(services, store)
+
+    # assets/downloads.js names the camera button's PNG from this store when it is clicked.
+    app.clientside_callback(
+        ClientsideFunction(namespace="shiyuDashboard", function_name="downloadNames"),
+        Input(Ids.DOWNLOAD_NAMES, "data"),
+    )

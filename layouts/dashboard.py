@@ -9,6 +9,7 @@ from :func:`crumb_id`, :func:`rank_row_id` and :func:`kpi_id`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from data.indicators import METRIC_CHOICES, Change
 from data.periods import PERIOD_CHOICES
@@ -38,6 +40,8 @@ __all__ = [
     "trend_note",
     "ranking_table",
     "risk_summary",
+    "StaticTree",
+    "static_tree",
     "validation_layout",
 ]
 
@@ -79,6 +83,7 @@ class Ids(StrEnum):
     RISK = "dash-risk"
     RISK_SUMMARY = "dash-risk-summary"
     FOOTER = "dash-footer"
+    DOWNLOAD_NAMES = "dash-download-names"
 
 
 def crumb_id(code: str) -> dict[str, str]:
@@ -135,6 +140,9 @@ def _panel(title: Any, body: Any, *, extra: Any = None, class_name: str = "") ->
 
 
 def _graph(id_: str, height: int, config: dict | None = None) -> dcc.Graph:
+    # The config never changes after the page is built: plotly.js answers a react whose config
+    # differs with newPlot + react (a new SVG, a new MapLibre map). The camera button's file
+    # name follows the view through DOWNLOAD_NAMES and assets/downloads.js instead.
     return dcc.Graph(
         id=id_,
         figure={"data": [], "layout": {"height": height}},
@@ -324,6 +332,8 @@ def page() -> html.Div:
         [
             dcc.Location(id=Ids.URL, refresh=False),
             dcc.Store(id=Ids.STATE),
+            # Graph id → PNG file name of what it shows (read by assets/downloads.js).
+            dcc.Store(id=Ids.DOWNLOAD_NAMES),
             _header(),
             html.Main(
                 [
@@ -358,6 +368,153 @@ def page() -> html.Div:
 def validation_layout() -> html.Div:
     """Every component any callback refers to (all of them are in :func:`page`)."""
     return page()
+
+
+# ---------------------------------------------------------------------------------------
+# Static parts: one Dash component for a whole tree
+
+
+class StaticTree(Component):
+    """A tree of plain HTML elements (and client-side links) drawn by one Dash component.
+
+    The KPI cards, the ranking table, the arrival rates and the risk tiles are ~580
+    ``html.*``/``dcc.Link``/``dbc.*`` components per view. The Dash 4 renderer dispatches one
+    Redux action for every component a callback adds, and every action runs the selector of
+    every mounted component, so the cost grows with the square of their number (≈1 s of
+    script per drill on the city). None of them is the input or output of a callback, so
+    :func:`callbacks.dashboard.register` sends each part as one JSON tree (:func:`static_tree`)
+    that ``assets/static_tree.js`` (``window.shiyu.StaticTree``) turns into React elements.
+
+    Keyword arguments
+    -----------------
+    id : str, optional
+    tree : dict
+        ``{"t": tag, "p": {prop: value}, "c": [child, …]}``; a child is a tree, a string or
+        None; ``t == "link"`` is an ``<a>`` that navigates like ``dcc.Link`` (history entry,
+        no page load).
+    """
+
+    _children_props: list[str] = []
+    _base_nodes = ["children"]
+    _namespace = "shiyu"
+    _type = "StaticTree"
+
+    def __init__(self, id: str | None = None, tree: dict | None = None, **kwargs: Any) -> None:  # noqa: A002 - Dash's prop name
+        self._prop_names = ["id", "tree"]
+        self._valid_wildcard_attributes: list[str] = []
+        self.available_properties = ["id", "tree"]
+        self.available_wildcard_properties: list[str] = []
+        args = {"tree": tree, **kwargs}
+        if id is not None:
+            args["id"] = id
+        super().__init__(**args)
+
+
+# Props of html.* components that are Dash machinery, not HTML.
+_DASH_ONLY = {"n_clicks", "n_clicks_timestamp", "disable_n_clicks", "loading_state", "key"}
+_BREAKPOINTS = ("xs", "sm", "md", "lg", "xl", "xxl")
+
+
+def _dom_id(value: Any) -> str:
+    """An id as Dash writes it into the DOM (dict ids: JSON with sorted keys)."""
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def _props(component: Component, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The props to put on the element (``class_name`` merged into ``className``)."""
+    out: dict[str, Any] = {}
+    for key, value in component.to_plotly_json()["props"].items():
+        if key == "children" or key in skip or key in _DASH_ONLY or value is None:
+            continue
+        if key == "class_name":  # dash-bootstrap-components' alias
+            key, value = "className", " ".join(filter(None, (out.get("className"), value)))
+        out[key] = _dom_id(value) if key == "id" else value
+    return out
+
+
+def _refuse(node: Component, *props: str) -> None:
+    """Props that would change the markup or behaviour and that :func:`static_tree` does not
+    reproduce."""
+    used = [p for p in props if getattr(node, p, None) not in (None, False, "")]
+    if used:
+        raise TypeError(f"static_tree: {node._type} with {', '.join(used)} is not supported")
+
+
+def _col_class(col: dbc.Col) -> str:
+    classes = []
+    for bp in reversed(_BREAKPOINTS):  # the order dash-bootstrap-components writes them in
+        size = getattr(col, bp, None)
+        if size is None:
+            continue
+        infix = "" if bp == "xs" else f"-{bp}"
+        if isinstance(size, dict):
+            raise TypeError("static_tree: dict column sizes are not supported")
+        classes.append(f"col{infix}" if size is True or size == "" else f"col{infix}-{size}")
+    return " ".join(classes or ["col"])
+
+
+def _js_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _progress(bar: dbc.Progress) -> dict[str, Any]:
+    """``dbc.Progress`` (a single bar) as the markup dash-bootstrap-components writes."""
+    _refuse(bar, "children", "label", "striped", "animated", "bar", "hide_label", "style")
+    value = float(getattr(bar, "value", None) or 0)
+    lo, hi = float(getattr(bar, "min", None) or 0), float(getattr(bar, "max", None) or 100)
+    width = round((value - lo) / (hi - lo) * 100, 3)
+    color = getattr(bar, "color", None)
+    inner = {
+        "role": "progressbar",
+        "className": "progress-bar" + (f" bg-{color}" if color else ""),
+        "aria-valuenow": _js_number(value),
+        "aria-valuemin": _js_number(lo),
+        "aria-valuemax": _js_number(hi),
+        "style": {"width": f"{_js_number(width)}%"},
+    }
+    given = _props(bar, skip=("value", "min", "max", "color"))
+    outer = {**given, "className": " ".join(c for c in (given.get("className"), "progress") if c)}
+    return {"t": "div", "p": outer, "c": [{"t": "div", "p": inner, "c": []}]}
+
+
+def _tree(node: Any) -> Any:
+    if node is None or isinstance(node, bool):
+        return None
+    if isinstance(node, str | int | float):
+        return str(node)
+    if isinstance(node, list | tuple):
+        return [_tree(child) for child in node]
+    if not isinstance(node, Component):
+        raise TypeError(f"static_tree: cannot draw {type(node).__name__}")
+    children = _tree(getattr(node, "children", None))
+    kids = children if isinstance(children, list) else [children]
+    if isinstance(node, dcc.Link):
+        _refuse(node, "refresh", "target")
+        return {"t": "link", "p": _props(node), "c": kids}
+    if isinstance(node, dbc.Row):
+        _refuse(node, "align", "justify")
+        props = _props(node)
+        props["className"] = " ".join(c for c in (props.get("className"), "row") if c)
+        return {"t": "div", "p": props, "c": kids}
+    if isinstance(node, dbc.Progress):
+        return _progress(node)
+    if isinstance(node, dbc.Col):
+        _refuse(node, "width", "align", "order", "offset")
+        props = _props(node, skip=_BREAKPOINTS)
+        props["className"] = " ".join(c for c in (props.get("className"), _col_class(node)) if c)
+        return {"t": "div", "p": props, "c": kids}
+    if node._namespace != "dash_html_components":
+        raise TypeError(f"static_tree: cannot draw {node._namespace}.{node._type}")
+    return {"t": node._type.lower(), "p": _props(node), "c": kids}
+
+
+def static_tree(component: Component, id: str | None = None) -> StaticTree:  # noqa: A002
+    """``component`` (``html.*``, ``dcc.Link``, ``dbc.Row``/``Col``/``Progress``) as one
+    :class:`StaticTree`: same elements, classes, ids and links in the page, one Dash component.
+    """
+    return StaticTree(id=id, tree=_tree(component))
 
 
 # ---------------------------------------------------------------------------------------

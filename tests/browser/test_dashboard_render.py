@@ -1,0 +1,180 @@
+"""The dashboard redraws without rebuilding: a drill keeps every graph's SVG and the MapLibre map,
+the camera button still saves a PNG named after what the graph shows, and the ranking table and
+KPI cards (one ``StaticTree`` component each) keep their ids, links and client-side navigation.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import expect
+
+from data import views
+from layouts.dashboard import Ids
+
+MAP_READY = (
+    """() => {
+  const gd = document.querySelector('#GRAPH_ID .js-plotly-plot');
+  return !!(gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot
+            && gd._fullLayout.map._subplot.map.loaded());
+}"""
+).replace("GRAPH_ID", Ids.MAP)
+
+# Tag the current SVG roots and MapLibre map; a rebuilt graph loses its tag.
+TAG = """() => {
+  document.querySelectorAll('.js-plotly-plot .main-svg').forEach((s) => { s.__tag = 1; });
+  const gd = document.querySelector('#MAP_ID .js-plotly-plot');
+  gd._fullLayout.map._subplot.map.__tag = 1;
+}""".replace("MAP_ID", Ids.MAP)
+
+TAGGED = """() => {
+  const out = {};
+  document.querySelectorAll('.dash-graph').forEach((g) => {
+    const svg = g.querySelector('.js-plotly-plot .main-svg');
+    if (svg && g.offsetParent !== null) out[g.id] = !!svg.__tag;
+  });
+  const gd = document.querySelector('#MAP_ID .js-plotly-plot');
+  out.maplibre = !!gd._fullLayout.map._subplot.map.__tag;
+  return out;
+}""".replace("MAP_ID", Ids.MAP)
+
+TREND_SUM = (
+    """() => {
+  const gd = document.querySelector('#GRAPH_ID .js-plotly-plot');
+  return gd.data[0].y.reduce((a, b) => a + (b || 0), 0);
+}"""
+).replace("GRAPH_ID", Ids.TREND_DISPUTE)
+
+
+@pytest.fixture
+def dashboard_page(page_factory, live_server):
+    recorder = page_factory(1920, 1080)
+    yield recorder, live_server.url
+    assert recorder.console_errors == [], recorder.console_errors + recorder.failed_requests
+    assert recorder.external_requests == []
+
+
+def _open(recorder, base: str, search: str = "") -> None:
+    page = recorder.page
+    page.goto(base + "/" + search)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+
+
+def _download_name(page, graph_id: str) -> str:
+    graph = page.locator(f"#{graph_id} .js-plotly-plot")
+    graph.hover()
+    with page.expect_download() as info:
+        page.locator(f"#{graph_id} .modebar-btn[data-title*='Download']").click()
+    return info.value.suggested_filename
+
+
+def _kpi(page, key: str):
+    ident = json.dumps({"key": key, "type": "dash-kpi"}, separators=(",", ":"))
+    return page.locator(f"[id='{ident}']")
+
+
+def test_dr001_drill_keeps_graphs_and_names_downloads(dashboard_page, tiny_repo) -> None:
+    recorder, base = dashboard_page
+    page = recorder.page
+    root = tiny_repo.root()
+    district = tiny_repo.children(root.code).iloc[0]
+    _open(recorder, base, "?" + urlencode({"period": "month"}))
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).to_have_text(root.name)
+    page.wait_for_function(
+        f"() => document.querySelector('#{Ids.TREND_DISPUTE} .main-svg') !== null"
+    )
+    assert _download_name(page, Ids.TREND_DISPUTE) == f"{root.name}-矛盾纠纷受理趋势-2026年10月.png"
+    page.evaluate(TAG)
+
+    # Drill through the ranking row (a StaticTree link: a history entry, no page load).
+    page.evaluate("() => { window.__sameDocument = true; }")
+    page.locator(f"#{Ids.RANKING} a", has_text=district["name"]).first.click()
+    expect(page).to_have_url(f"{base}/?unit={district.code}&period=month&metric=dispute_received")
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).to_contain_text(district["name"])
+    state = views.resolve_state(tiny_repo, {"unit": district.code, "period": "month"})
+    expected = next(
+        k.text for g in views.kpis(tiny_repo, state) for k in g.items if k.key == "dispute_received"
+    )
+    expect(_kpi(page, "dispute_received")).to_have_text(expected)
+    page.wait_for_function(
+        f"() => ({TREND_SUM})() == {float(expected.replace(',', ''))}", timeout=15_000
+    )
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    assert page.evaluate("() => window.__sameDocument") is True  # no page load
+    tagged = page.evaluate(TAGGED)
+    assert tagged and all(tagged.values()), tagged  # nothing rebuilt: diffed Plotly.react only
+
+    # The camera now names the district, on the trend and on the map.
+    assert (
+        _download_name(page, Ids.TREND_DISPUTE)
+        == f"{district['name']}-矛盾纠纷受理趋势-2026年10月.png"
+    )
+    assert _download_name(page, Ids.MAP).startswith(f"{district['name']}-地图-")
+    assert page.evaluate(TAGGED)["maplibre"]  # the click did not rebuild the map either
+
+    # Back returns to the city, and its names.
+    page.go_back()
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).to_have_text(root.name)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    expect(_kpi(page, "dispute_received")).not_to_be_empty()
+    page.wait_for_timeout(300)  # the names' store arrives with the other outputs
+    assert _download_name(page, Ids.TREND_DISPUTE) == f"{root.name}-矛盾纠纷受理趋势-2026年10月.png"
+
+
+def test_dr002_ranking_and_kpis_keep_their_markup(dashboard_page, tiny_repo) -> None:
+    recorder, base = dashboard_page
+    page = recorder.page
+    root = tiny_repo.root()
+    _open(recorder, base)
+    kids = tiny_repo.children(root.code)
+    rows = page.locator(f"#{Ids.RANKING} table.rank-table tbody tr.rank-row")
+    expect(rows).to_have_count(len(kids))
+    first = kids.iloc[0]
+    row_id = json.dumps({"code": first.code, "type": "dash-rank-row"}, separators=(",", ":"))
+    link = page.locator(f"[id='{row_id}'] a.rank-link")
+    expect(link).to_have_attribute("href", f"?unit={first.code}&period=30d&metric=dispute_received")
+    cards = page.locator(f"#{Ids.KPIS} .kpi-row.row > .col-12.col-md-6.col-lg-4.col-xl > .kpi-card")
+    expect(cards).to_have_count(5)
+    # A modified click keeps the browser's own behaviour (a new tab), the page stays.
+    url = page.url
+    with page.context.expect_page() as new_tab:
+        link.click(modifiers=["Control"])
+    new_tab.value.close()
+    assert page.url == url
+
+
+def test_dr003_static_tree_keeps_ids_classes_and_refuses_what_it_cannot_draw() -> None:
+    import dash_bootstrap_components as dbc
+    from dash import dcc, html
+
+    from layouts.dashboard import kpi_id, static_tree
+
+    tree = static_tree(
+        dbc.Row(
+            dbc.Col(
+                html.Td([dcc.Link("甲", href="?unit=1", className="rank-link"), None, 3]),
+                xs=12,
+                xl=True,
+                class_name="extra",
+            ),
+            className="g-2",
+        )
+    ).tree
+    assert tree["p"]["className"] == "g-2 row"
+    col = tree["c"][0]
+    assert col["p"]["className"] == "extra col-xl col-12"
+    td = col["c"][0]
+    assert td["c"] == [
+        {"t": "link", "p": {"href": "?unit=1", "className": "rank-link"}, "c": ["甲"]},
+        None,
+        "3",
+    ]
+    assert (
+        static_tree(html.Span("x", id=kpi_id("a"))).tree["p"]["id"]
+        == '{"key":"a","type":"dash-kpi"}'
+    )
+    for bad in (dcc.Link("x", href="/", target="_blank"), dbc.Col(width=4), dcc.Graph()):
+        with pytest.raises(TypeError):
+            static_tree(bad)
