@@ -234,6 +234,10 @@ def ensure_database(backend: str, data_dir: Path, preset: str) -> str:
                 conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
     if _has_preset(url, preset):
+        # Built by an older Shiyu: upgrade it here, as `serve --prod` would (plan_tour reads it).
+        engine = db.make_engine(url)
+        db.require_schema(engine)
+        engine.dispose()
         return url
     log(f"building the {preset} demo city into {url} (several minutes) …")
     subprocess.run(
@@ -366,7 +370,10 @@ def plan_tour(url: str) -> tuple[list[Step], dict[str, list[str]]]:
 class Server:
     """``dashboard.prod`` (gunicorn) on a free port, for one database and one cache setting."""
 
-    def __init__(self, url: str, *, cache: str, workers: int, log_path: Path) -> None:
+    def __init__(
+        self, url: str, *, cache: str, workers: int, log_path: Path, root: Path = ROOT
+    ) -> None:
+        self.root = root  # the checkout whose code and assets are served
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.url, self.cache, self.workers, self.log_path = url, cache, workers, log_path
@@ -384,10 +391,12 @@ class Server:
             "SHIYU_CACHE_TTL_S": "0" if self.cache == "off" else "300",
             "SHIYU_WORKERS": str(self.workers),
         }
+        if self.root != ROOT:
+            env["PYTHONPATH"] = str(self.root)
         argv = gunicorn_argv(settings, ["--access-logfile", "/dev/null"])
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in __exit__
         self.proc = subprocess.Popen(
-            argv, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+            argv, env=env, cwd=self.root, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -540,6 +549,20 @@ class Observed:
     how: str = ""
 
 
+def signed_in_page(browser: Any, base: str, *init_scripts: str) -> Any:
+    """A 1920×1080 page signed in as demo/demo, instrumented with :data:`INIT_SCRIPT`."""
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    for script in (INIT_SCRIPT, *init_scripts):
+        context.add_init_script(script)
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#login-username", "demo")
+    page.fill("#login-password", "demo")
+    page.click("#login-submit")
+    page.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
+    return page
+
+
 def _wait_quiet(page: Any, since: float, timeout_s: float = 60.0, quiet_ms: float = 600) -> float:
     """Wait until no callback is in flight and no chart has rendered for ``quiet_ms``;
     returns the time of the last render after ``since`` (page clock, ms)."""
@@ -579,14 +602,7 @@ def browser_tour(base: str, steps: list[Step], runs: int, capture: bool) -> list
     out: list[list[Observed]] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-        context.add_init_script(INIT_SCRIPT)
-        page = context.new_page()
-        page.goto(base + "/login")
-        page.fill("#login-username", "demo")
-        page.fill("#login-password", "demo")
-        page.click("#login-submit")
-        page.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
+        page = signed_in_page(browser, base)
         seen: list[Any] = []
         page.on("requestfinished", lambda req: seen.append(req) if UPDATE in req.url else None)
         for run in range(runs):
@@ -661,7 +677,7 @@ def browser_tour(base: str, steps: list[Step], runs: int, capture: bool) -> list
                 )
                 log(f"  run {run + 1} {step.name}: {(last - click_t):.0f} ms {how}")
             out.append(observed)
-        context.close()
+        page.context.close()
         browser.close()
     return out
 

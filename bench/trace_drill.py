@@ -497,37 +497,13 @@ def trace_report(a: dict[str, Any]) -> str:
 @contextlib.contextmanager
 def serve(root: Path, url: str, workers: int, log_path: Path) -> Any:
     """``bench.interactions.Server`` run from ``root`` (its code, its assets)."""
-    saved_root, saved_pp = bi.ROOT, os.environ.get("PYTHONPATH")
-    bi.ROOT = root
-    os.environ["PYTHONPATH"] = str(root)
-    try:
-        server = bi.Server(
-            url, cache="redis" if bi._redis_ok() else "local", workers=workers, log_path=log_path
-        )
-        server.__enter__()
-    finally:
-        bi.ROOT = saved_root
-        if saved_pp is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved_pp
-    try:
+    cache = "redis" if bi._redis_ok() else "local"
+    with bi.Server(url, cache=cache, workers=workers, log_path=log_path, root=root) as server:
         yield server
-    finally:
-        server.__exit__(None, None, None)
 
 
 def open_page(browser: Any, base: str) -> Any:
-    context = browser.new_context(viewport=bi.VIEWPORT, locale="zh-CN")
-    context.add_init_script(bi.INIT_SCRIPT)
-    context.add_init_script(TRACE_INIT)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#login-username", "demo")
-    page.fill("#login-password", "demo")
-    page.click("#login-submit")
-    page.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
-    return page
+    return bi.signed_in_page(browser, base, TRACE_INIT)
 
 
 def med(xs: list[float]) -> float:
