@@ -201,7 +201,7 @@ def short_outputs(outputs: str) -> str:
     """``dash-map.figure dash-map-box.style …`` → a compact label."""
     parts = outputs.split()
     if any(p.startswith("dash-url.") for p in parts):
-        return f"sync ({len(parts)} outputs: url, controls, STATE)"
+        return f"sync ({len(parts)} outputs: url, controls)"
     ids = sorted({p.rsplit(".", 1)[0].removeprefix("dash-") for p in parts})
     figs = [p.rsplit(".", 1)[0].removeprefix("dash-") for p in parts if p.endswith(".figure")]
     cfgs = [p for p in parts if p.endswith(".config")]

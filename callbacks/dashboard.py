@@ -1,10 +1,13 @@
 """Callbacks of the leaders' dashboard.
 
-State lives in the URL query string (see :mod:`data.views`). One callback, :func:`sync`,
-keeps the URL and the controls in step: a control change or a click on the map writes a new
-query (Dash's ``dcc.Location`` pushes a history entry, so browser Back works); a URL change
-(page load, deep link, Back, a breadcrumb or ranking link) sets the controls. Both paths end
-in the ``STATE`` store, which four render callbacks read in parallel.
+State lives in the URL query string (see :mod:`data.views`). Navigation happens in the
+browser: a click on the map or on the ranked chart writes the child's query into the URL
+(``assets/navigation.js``, from the ``DRILL`` store the map callback fills), links (ranking,
+breadcrumb) and Back change it too, and every URL change is copied into the ``STATE`` store
+in the browser, which starts the four render callbacks at once — no server round trip
+before the view is asked for. :func:`show_url` runs alongside: it audits the view and sets
+the controls from the URL; :func:`navigate` turns a person's control change into a new query
+(Dash's ``dcc.Location`` pushes a history entry, so browser Back works).
 
 Every callback body is a module-level function taking ``services`` first, so tests call the
 logic directly; :func:`register` only wires them to the app.
@@ -16,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import ClientsideFunction, Dash, Input, Output, ctx, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update, set_props
 
 from callbacks import scope
 from callbacks.services import Services
@@ -34,7 +37,7 @@ _HIDDEN = {"display": "none"}
 _SHOWN: dict[str, str] = {}
 MAP_WIDTH, MAP_HEIGHT = 900, 440
 
-#: Controls in the order :func:`sync` receives and returns them.
+#: Controls in the order :func:`show_url` and :func:`navigate` receive and return them.
 CONTROLS = (
     (Ids.PERIOD, "value"),
     (Ids.DATES, "start_date"),
@@ -65,58 +68,50 @@ def control_values(state: views.ViewState) -> tuple[Any, ...]:
     )
 
 
-def clicked_code(click: dict | None) -> str | None:
-    """The unit code carried by a map or chart click (``customdata``), if any."""
-    if not click or not click.get("points"):
-        return None
-    data = click["points"][0].get("customdata")
-    if isinstance(data, list | tuple):
-        data = data[0] if data else None
-    return str(data) if data not in (None, "") else None
-
-
-def sync(
-    services: Services,
-    trigger: str | None,
-    search: str | None,
-    controls: tuple[Any, ...],
-    map_click: dict | None = None,
-    chart_click: dict | None = None,
-) -> tuple[Any, ...]:
-    """Reconcile the URL and the controls after ``trigger`` changed.
+def show_url(services: Services, search: str | None, controls: tuple[Any, ...]) -> tuple[Any, ...]:
+    """After a URL change (page load, link, drill, Back): audit the view, show it on the controls.
 
     Parameters
     ----------
     services : Services
-    trigger : str or None
-        Id of the component that fired (None on page load).
     search : str or None
         Current ``location.search``.
     controls : tuple
         Current control values, order of :data:`CONTROLS`.
-    map_click, chart_click : dict, optional
-        ``clickData`` of the map and of the ranked chart shown instead of it.
 
     Returns
     -------
     tuple
-        ``(search, *controls, store)``: ``no_update`` for the URL when it did not change
-        (so no history entry is added), ``no_update`` for controls the user just set.
+        New control values, order of :data:`CONTROLS`; ``no_update`` for those already showing
+        the view (nothing that listens to them fires).
     """
-    if trigger in (None, Ids.URL):
-        state = resolve(services, search, record=True)
-        return (no_update, *control_values(state), {"search": search or ""})
+    state = resolve(services, search, record=True)
+    return tuple(
+        no_update if new == old else new
+        for new, old in zip(control_values(state), controls, strict=True)
+    )
 
+
+def navigate(
+    services: Services, trigger: str | None, search: str | None, controls: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """The URL after the control ``trigger`` changed.
+
+    A control that shows what the URL already says (set by :func:`show_url`) changes nothing,
+    so only a person's choice moves the URL.
+
+    Returns
+    -------
+    tuple
+        ``(search, *controls)``: the new query, or ``no_update`` when it did not change (so no
+        history entry is added); ``no_update`` for controls the user just set.
+    """
     period, start, end, metric, stream, cats, hot, view = controls
     current = resolve(services, search)
     new = dict(current.query())
     out_controls: list[Any] = [no_update] * len(CONTROLS)
-    if trigger in (Ids.MAP, Ids.CHILD_CHART):
-        code = clicked_code(map_click if trigger == Ids.MAP else chart_click)
-        if code is None or code == current.unit.code:
-            return (no_update, *out_controls, no_update)
-        new["unit"] = code
-    elif trigger == Ids.PERIOD:
+    unchanged = (no_update, *out_controls)
+    if trigger == Ids.PERIOD:
         new["period"] = period
         new.pop("start", None)
         new.pop("end", None)
@@ -125,13 +120,16 @@ def sync(
             new["start"] = current.period.start.isoformat()
             new["end"] = current.period.end.isoformat()
     elif trigger == Ids.DATES:
-        if not start or not end:
-            return (no_update, *out_controls, no_update)
+        shown = (current.period.start.isoformat(), current.period.end.isoformat())
+        if not start or not end or (str(start)[:10], str(end)[:10]) == shown:
+            return unchanged
         new.update(period="custom", start=str(start)[:10], end=str(end)[:10])
         out_controls[0] = "custom"
     elif trigger == Ids.METRIC:
         new["metric"] = metric
     elif trigger == Ids.STREAM:
+        if stream == current.stream:
+            return unchanged
         new["stream"] = stream
         new.pop("cat", None)
         out_controls[5] = []
@@ -151,9 +149,9 @@ def sync(
         else:
             new.pop("view", None)
     new_search = views.to_search(new)
-    if new_search == (search or ""):
-        return (no_update, *out_controls, no_update)
-    return (new_search, *out_controls, {"search": new_search})
+    if new_search == views.to_search(current.query()):  # the same view
+        return unchanged
+    return (new_search, *out_controls)
 
 
 def category_options(services: Services, stream: str | None) -> list[dict[str, str]]:
@@ -257,8 +255,19 @@ def render_header(services: Services, store: dict | None) -> tuple[Any, ...]:
     )
 
 
+def drill_target(state: views.ViewState) -> dict[str, str]:
+    """What ``assets/navigation.js`` needs to turn a clicked unit code into a URL.
+
+    ``?unit=<code>&<rest>`` is the canonical query of the shown view moved to that unit
+    (``state.search(unit=code)``) without a server round trip; the server checks the unit's
+    scope when it renders the view, as it does for any URL.
+    """
+    return {"unit": state.unit.code, "rest": state.search(unit=None).removeprefix("?")}
+
+
 def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
-    """Map (or the ranked chart where there are no polygons), its notes, and the ranking."""
+    """Map (or the ranked chart where there are no polygons), its notes, the ranking, and
+    the :func:`drill_target` of a click on either."""
     state = _state(services, store)
     mv = views.map_view(services.repo, state)
     table = mv.table
@@ -306,6 +315,7 @@ def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
             layout.map_note(notes, method=METHOD_TEXT if state.hotspots else None),
             ranking_title,
             ranking,
+            drill_target(state),
         )
 
     tiles = services.tiles_url or None
@@ -344,6 +354,7 @@ def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
         layout.map_note(notes, method=METHOD_TEXT if state.hotspots else None),
         ranking_title,
         ranking,
+        drill_target(state),
     )
 
 
@@ -450,82 +461,121 @@ def register(app: Dash, services: Services) -> None:
 
         return converted
 
+    # Navigation in the browser (assets/navigation.js): a click on the map or the ranked
+    # chart writes the URL; every URL change is copied into STATE, which starts the renders.
+    app.clientside_callback(
+        ClientsideFunction(namespace="shiyuDashboard", function_name="drill"),
+        Output(Ids.URL, "search", allow_duplicate=True),
+        Input(Ids.MAP, "clickData"),
+        Input(Ids.CHILD_CHART, "clickData"),
+        State(Ids.DRILL, "data"),
+        State(Ids.URL, "search"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="shiyuDashboard", function_name="route"),
+        Input(Ids.URL, "search"),
+        State(Ids.STATE, "data"),
+    )
+
+    # No declared outputs: Dash holds back every callback whose inputs a pending callback could
+    # still change, directly or down a chain, so a declared URL → controls → URL chain would
+    # keep each view waiting for this round trip. The controls are set with set_props; the
+    # ones it changes start _navigate, which leaves the URL alone for them.
+    @app.callback(Input(Ids.URL, "search"), *[State(cid, prop) for cid, prop in CONTROLS])
+    def _show_url(search: str | None, *controls: Any) -> None:
+        shown = show_url(services, search, tuple(controls))
+        changed: dict[str, dict[str, Any]] = {}
+        for (cid, prop), value in zip(CONTROLS, shown, strict=True):
+            if value is not no_update:
+                changed.setdefault(cid, {})[prop] = value
+        for cid, props in changed.items():
+            set_props(cid, props)
+
     @app.callback(
         Output(Ids.URL, "search"),
         *control_outputs,
-        Output(Ids.STATE, "data"),
-        Input(Ids.URL, "search"),
         *control_inputs,
-        Input(Ids.MAP, "clickData"),
-        Input(Ids.CHILD_CHART, "clickData"),
+        State(Ids.URL, "search"),
+        prevent_initial_call=True,
     )
-    def _sync(search, *values):  # noqa: ANN001, ANN202 - Dash passes plain values
-        controls, (map_click, chart_click) = values[: len(CONTROLS)], values[len(CONTROLS) :]
-        trigger = ctx.triggered_id
-        return sync(services, trigger, search, tuple(controls), map_click, chart_click)
+    def _navigate(*values):  # noqa: ANN001, ANN202
+        *controls, search = values
+        return navigate(services, ctx.triggered_id, search, tuple(controls))
 
     @app.callback(Output(Ids.CATEGORIES, "options"), Input(Ids.STREAM, "value"))
     def _categories(stream):  # noqa: ANN001, ANN202
         return category_options(services, stream)
 
-    @app.callback(
-        Output(Ids.TITLE, "children"),
-        Output(Ids.FRESHNESS, "children"),
-        Output(Ids.ALERTS, "children"),
-        Output(Ids.BREADCRUMB, "children"),
-        Output(Ids.PERIOD_LABEL, "children"),
-        Output(Ids.KPIS, "children"),
-        Output(Ids.FOOTER, "children"),
-        Input(Ids.STATE, "data"),
+    # One answer for the whole view: each callback answer costs the browser a few renderer
+    # cycles (loading states, prop updates, a commit), and each cycle waits for the map's
+    # frame on a busy main thread. The parts are computed and remembered separately.
+    parts: tuple[tuple[str, Render, tuple[Output, ...]], ...] = (
+        (
+            "header.static",
+            _static(render_header, 5),
+            (
+                Output(Ids.TITLE, "children"),
+                Output(Ids.FRESHNESS, "children"),
+                Output(Ids.ALERTS, "children"),
+                Output(Ids.BREADCRUMB, "children"),
+                Output(Ids.PERIOD_LABEL, "children"),
+                Output(Ids.KPIS, "children"),
+                Output(Ids.FOOTER, "children"),
+            ),
+        ),
+        (
+            "map.static",
+            _static(render_map, 7),
+            (
+                Output(Ids.MAP, "figure"),
+                Output(Ids.MAP_BOX, "style"),
+                Output(Ids.CHILD_CHART, "figure"),
+                Output(Ids.CHART_BOX, "style"),
+                Output(Ids.MAP_TITLE, "children"),
+                Output(Ids.MAP_NOTE, "children"),
+                Output(Ids.RANKING_TITLE, "children"),
+                Output(Ids.RANKING, "children"),
+                Output(Ids.DRILL, "data"),
+            ),
+        ),
+        (
+            "trends",
+            render_trends,
+            (
+                Output(Ids.TREND_DISPUTE_TITLE, "children"),
+                Output(Ids.TREND_DISPUTE, "figure"),
+                Output(Ids.TREND_PETITION_TITLE, "children"),
+                Output(Ids.TREND_PETITION, "figure"),
+                Output(Ids.BREAKDOWN, "figure"),
+                Output(Ids.BREAKDOWN_TITLE, "children"),
+                Output(Ids.TREND_NOTE, "children"),
+            ),
+        ),
+        (
+            "panels.static",
+            _static(render_panels, 1, 3),
+            (
+                Output(Ids.PATROL, "figure"),
+                Output(Ids.PATROL_RATES, "children"),
+                Output(Ids.RISK, "figure"),
+                Output(Ids.RISK_SUMMARY, "children"),
+            ),
+        ),
     )
-    def _header(store):  # noqa: ANN001, ANN202
-        return remembered(services, "header.static", _static(render_header, 5), store)
 
     @app.callback(
-        Output(Ids.MAP, "figure"),
-        Output(Ids.MAP_BOX, "style"),
-        Output(Ids.CHILD_CHART, "figure"),
-        Output(Ids.CHART_BOX, "style"),
-        Output(Ids.MAP_TITLE, "children"),
-        Output(Ids.MAP_NOTE, "children"),
-        Output(Ids.RANKING_TITLE, "children"),
-        Output(Ids.RANKING, "children"),
-        Input(Ids.STATE, "data"),
-    )
-    def _map(store):  # noqa: ANN001, ANN202
-        return remembered(services, "map.static", _static(render_map, 7), store)
-
-    @app.callback(
-        Output(Ids.TREND_DISPUTE_TITLE, "children"),
-        Output(Ids.TREND_DISPUTE, "figure"),
-        Output(Ids.TREND_PETITION_TITLE, "children"),
-        Output(Ids.TREND_PETITION, "figure"),
-        Output(Ids.BREAKDOWN, "figure"),
-        Output(Ids.BREAKDOWN_TITLE, "children"),
-        Output(Ids.TREND_NOTE, "children"),
-        Input(Ids.STATE, "data"),
-    )
-    def _trends(store):  # noqa: ANN001, ANN202
-        return remembered(services, "trends", render_trends, store)
-
-    @app.callback(
-        Output(Ids.PATROL, "figure"),
-        Output(Ids.PATROL_RATES, "children"),
-        Output(Ids.RISK, "figure"),
-        Output(Ids.RISK_SUMMARY, "children"),
-        Input(Ids.STATE, "data"),
-    )
-    def _panels(store):  # noqa: ANN001, ANN202
-        return remembered(services, "panels.static", _static(render_panels, 1, 3), store)
-
-    # Not the graphs' config: a changed config makes plotly.js rebuild the graph (and the map).
-    @app.callback(
+        *(output for _name, _render, outputs in parts for output in outputs),
+        # Not the graphs' config: a changed config makes plotly.js rebuild the graph (and map).
         Output(Ids.EXPORT, "href"),
         Output(Ids.DOWNLOAD_NAMES, "data"),
         Input(Ids.STATE, "data"),
     )
-    def _downloads(store):  # noqa: ANN001, ANN202
-        return download_names(services, store)
+    def _view(store: dict | None) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for name, render, _outputs in parts:
+            out.extend(remembered(services, name, render, store))
+        return (*out, *download_names(services, store))
 
     # assets/downloads.js names the camera button's PNG from this store when it is clicked.
     app.clientside_callback(

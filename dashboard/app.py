@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 from dash import Dash
@@ -9,6 +11,21 @@ from dash import Dash
 from dashboard.settings import Settings
 
 ASSETS = Path(__file__).parent / "assets"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the code whose results go into the shared cache.
+
+    Part of every cache key: after an upgrade, workers never read what the previous release
+    stored in Redis (a view of another shape) while its entries live out their time-to-live.
+    """
+    digest = hashlib.blake2b(digest_size=5)
+    for package in ("data", "geo", "layouts", "callbacks"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -38,7 +55,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     meta = db.require_schema(engine)
     # Reads are answered from a cache shared by the workers, keyed by meta.data_version.
     repo = CachedRepository.wrap(
-        Repository(engine), make_store(settings.cache_url), ttl_s=settings.cache_ttl_s
+        Repository(engine),
+        make_store(settings.cache_url),
+        ttl_s=settings.cache_ttl_s,
+        prefix=f"shiyu:{code_fingerprint()}",
     )
     repo.root()  # an empty database fails here with one clear line, not on first page view
     services = Services(

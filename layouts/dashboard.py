@@ -49,6 +49,7 @@ __all__ = [
 class Ids(StrEnum):
     URL = "dash-url"
     STATE = "dash-state"
+    DRILL = "dash-drill"
     TITLE = "dash-title"
     FRESHNESS = "dash-freshness"
     EXPORT = "dash-export"
@@ -332,6 +333,8 @@ def page() -> html.Div:
         [
             dcc.Location(id=Ids.URL, refresh=False),
             dcc.Store(id=Ids.STATE),
+            # Where a click on the map or the ranked chart leads (assets/navigation.js).
+            dcc.Store(id=Ids.DRILL),
             # Graph id → PNG file name of what it shows (read by assets/downloads.js).
             dcc.Store(id=Ids.DOWNLOAD_NAMES),
             _header(),

@@ -1,6 +1,7 @@
 """The dashboard redraws without rebuilding: a drill keeps every graph's SVG and the MapLibre map,
 the camera button still saves a PNG named after what the graph shows, and the ranking table and
-KPI cards (one ``StaticTree`` component each) keep their ids, links and client-side navigation.
+KPI cards (one ``StaticTree`` component each) keep their ids, links and client-side navigation;
+a drill asks for the new view at once, without waiting for the server's sync.
 """
 
 from __future__ import annotations
@@ -143,6 +144,67 @@ def test_dr002_ranking_and_kpis_keep_their_markup(dashboard_page, tiny_repo) -> 
         link.click(modifiers=["Control"])
     new_tab.value.close()
     assert page.url == url
+
+
+def _render_and_sync_posts(posts) -> tuple[list, list]:
+    renders, syncs = [], []
+    for request in posts:
+        inputs = {i["id"] for i in json.loads(request.post_data)["inputs"]}
+        if Ids.STATE in inputs:
+            renders.append(request)
+        elif Ids.URL in inputs:
+            syncs.append(request)
+    return renders, syncs
+
+
+def test_dr004_a_drill_asks_for_the_view_at_once(dashboard_page, tiny_repo) -> None:
+    recorder, base = dashboard_page
+    page = recorder.page
+    root = tiny_repo.root()
+    district = tiny_repo.children(root.code).iloc[0]
+    _open(recorder, base)
+    expect(_kpi(page, "dispute_received")).not_to_be_empty()
+    page.wait_for_timeout(500)  # the page load's own callbacks are done
+    posts: list = []
+    page.on("requestfinished", lambda r: posts.append(r) if "_dash-update" in r.url else None)
+
+    page.locator(f"#{Ids.RANKING} a", has_text=district["name"]).first.click()
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).to_contain_text(district["name"])
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.wait_for_timeout(500)  # a second round of renders would have started by now
+
+    renders, syncs = _render_and_sync_posts(posts)
+    # The view asked for once (the URL's audit sets no control and starts nothing), and sent
+    # before that answer came back: no round trip in between.
+    assert len(syncs) == 1 and len(renders) == 1, [r.post_data[:200] for r in posts]
+    sync_back = syncs[0].timing["startTime"] + syncs[0].timing["responseEnd"]
+    assert renders[0].timing["startTime"] < sync_back
+
+    # A click on the map or on the ranked chart (assets/navigation.js) gives the canonical
+    # query of the clicked unit; the shown unit or an empty click gives nothing.
+    results = page.evaluate(
+        """() => {
+          const nav = window.dash_clientside.shiyuDashboard, none = window.dash_clientside.no_update;
+          const saved = window.dash_clientside.callback_context;
+          const target = {unit: "R", rest: "period=month&metric=petition_received"};
+          const click = (code) => ({points: [{customdata: code}]});
+          const out = [];
+          window.dash_clientside.callback_context = {triggered_id: "dash-child-chart"};
+          out.push(nav.drill(click("X"), click(["C1", "x"]), target, "?unit=R"));
+          out.push(nav.drill(null, click("R"), target, "?unit=R") === none);
+          out.push(nav.drill(null, {points: []}, target, "") === none);
+          window.dash_clientside.callback_context = {triggered_id: "dash-map"};
+          out.push(nav.drill(click("M1"), click("C1"), {unit: "R", rest: ""}, ""));
+          window.dash_clientside.callback_context = saved;
+          return out;
+        }"""
+    )
+    assert results == [
+        "?unit=C1&period=month&metric=petition_received",
+        True,
+        True,
+        "?unit=M1",
+    ]
 
 
 def test_dr003_static_tree_keeps_ids_classes_and_refuses_what_it_cannot_draw() -> None:

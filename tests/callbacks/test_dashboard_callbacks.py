@@ -38,47 +38,47 @@ def _controls(state: views.ViewState) -> tuple:
 
 def test_cb001_page_load_sets_controls_from_url(services) -> None:
     search = "?period=month&metric=petition_received&hot=1"
-    out = cb.sync(services, None, search, (None,) * len(cb.CONTROLS))
-    url, *controls, store = out
-    assert url is no_update  # no history entry on load
+    controls = cb.show_url(services, search, (None,) * len(cb.CONTROLS))
     period, start, end, metric, stream, cats, hot, view = controls
     assert (period, start, end) == ("month", "2026-10-01", "2026-10-31")
     assert (metric, hot, view, cats) == ("petition_received", True, "choropleth", [])
-    assert store == {"search": search}
+    # A later URL change (a drill) leaves the controls that already show it alone, so
+    # nothing that listens to them fires again.
+    again = cb.show_url(services, search.replace("month", "year"), controls)
+    assert again[0] == "year" and again[1] == "2026-01-01"
+    assert all(c is no_update for c in again[3:])
+    # A control set from the URL moves nothing: only a person's choice writes the URL.
+    for trigger in (Ids.PERIOD, Ids.DATES, Ids.METRIC, Ids.STREAM, Ids.HOTSPOT):
+        assert cb.navigate(services, trigger, search, controls)[0] is no_update
 
 
-def test_cb002_map_click_drills_and_pushes_url(services, tiny_repo) -> None:
-    root = views.resolve_state(tiny_repo, {})
-    child = tiny_repo.children(root.unit.code)["code"].iloc[1]
-    click = {"points": [{"customdata": child, "location": child}]}
-    url, *controls, store = cb.sync(services, Ids.MAP, "", _controls(root), map_click=click)
-    assert views.parse_search(url)["unit"] == child
-    assert store == {"search": url}
-    assert all(c is no_update for c in controls)
-    # Clicking the current unit again changes nothing.
-    again = cb.sync(
-        services, Ids.MAP, url, _controls(root), map_click={"points": [{"customdata": [child]}]}
-    )
-    assert again[0] is no_update
+def test_cb002_map_click_target_is_the_canonical_child_url(services, tiny_repo) -> None:
+    # assets/navigation.js writes "?unit=<clicked>&<rest>" from the map callback's last output.
+    state = views.resolve_state(tiny_repo, {"period": "month", "hot": "1"})
+    *_, target = cb.render_map(services, {"search": "?hot=1&period=month"})
+    assert target["unit"] == state.unit.code
+    child = tiny_repo.children(state.unit.code)["code"].iloc[1]
+    assert f"?unit={child}&{target['rest']}" == state.search(unit=child)
+    assert target == cb.drill_target(state)
 
 
 def test_cb003_controls_write_the_url(services, tiny_repo) -> None:
     state = views.resolve_state(tiny_repo, {"period": "month"})
     controls = list(_controls(state))
     controls[0] = "custom"
-    url, *out, _store = cb.sync(services, Ids.PERIOD, "?period=month", tuple(controls))
+    url, *out = cb.navigate(services, Ids.PERIOD, "?period=month", tuple(controls))
     q = views.parse_search(url)
     assert (q["period"], q["start"], q["end"]) == ("custom", "2026-10-01", "2026-10-31")
 
     controls = list(_controls(state))
     controls[1], controls[2] = "2026-09-01", "2026-09-20"
-    url, *out, _store = cb.sync(services, Ids.DATES, "?period=month", tuple(controls))
+    url, *out = cb.navigate(services, Ids.DATES, "?period=month", tuple(controls))
     assert views.parse_search(url)["start"] == "2026-09-01"
     assert out[0] == "custom"  # the period selector follows the picked dates
 
     controls = list(_controls(state))
     controls[4] = "petition"
-    url, *out, _store = cb.sync(services, Ids.STREAM, "?cat=邻里纠纷", tuple(controls))
+    url, *out = cb.navigate(services, Ids.STREAM, "?cat=邻里纠纷", tuple(controls))
     assert views.parse_search(url)["stream"] == "petition" and "cat" not in views.parse_search(url)
     assert out[5] == []
 
@@ -106,7 +106,7 @@ def test_cb004_render_header_breadcrumb_and_alerts(services, tiny_repo) -> None:
 
 
 def test_cb005_render_map_root_and_lowest(services, tiny_repo) -> None:
-    fig, map_style, chart, chart_style, title, notes, rtitle, ranking = cb.render_map(
+    fig, map_style, chart, chart_style, title, notes, rtitle, ranking, _target = cb.render_map(
         services, {"search": ""}
     )
     assert map_style == {} and chart_style == {"display": "none"}
@@ -142,18 +142,13 @@ def test_cb007_no_polygons_gives_ranked_chart(services, tiny_demo_url, tmp_path:
     nogeo = Services(
         repo=repo, title="t", data_source="s", is_demo=False, current_user=_as(repo.root().code)
     )
-    _fig, map_style, chart, chart_style, _t, notes, _rt, _r = cb.render_map(nogeo, {"search": ""})
+    _fig, map_style, chart, chart_style, _t, notes, _rt, _r, target = cb.render_map(
+        nogeo, {"search": ""}
+    )
     assert map_style == {"display": "none"} and chart_style == {}
     assert chart["data"][0]["type"] == "bar" and chart["data"][0]["customdata"]
     code = chart["data"][0]["customdata"][0]
-    url, *_ = cb.sync(
-        nogeo,
-        Ids.CHILD_CHART,
-        "",
-        (None,) * len(cb.CONTROLS),
-        chart_click={"points": [{"customdata": code}]},
-    )
-    assert views.parse_search(url)["unit"] == code
+    assert repo.unit(code).parent_code == target["unit"]  # a click on a bar drills into it
     engine.dispose()
 
 

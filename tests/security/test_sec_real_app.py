@@ -27,14 +27,21 @@ def real_app(tmp_path, demo_url, demo_engine):
 
 
 def _dependency(client, output_id: str) -> dict:
+    """The server callback writing ``output_id``; for ``"reads:<id>"`` the one reading only it."""
     deps = client.get("/_dash-dependencies").get_json()
+    deps = [d for d in deps if not d.get("clientside_function")]
     for dep in deps:
-        if f"..{output_id}." in dep["output"] or dep["output"].startswith(f"{output_id}."):
+        if output_id.startswith("reads:"):
+            if [i["id"] for i in dep["inputs"]] == [output_id.removeprefix("reads:")]:
+                return dep
+        elif f"..{output_id}." in dep["output"] or dep["output"].startswith(f"{output_id}."):
             return dep
-    raise AssertionError(f"no callback outputs {output_id}")
+    raise AssertionError(f"no callback for {output_id}")
 
 
 def _outputs(spec: str) -> list[dict[str, str]]:
+    if "." not in spec:  # a callback without outputs (set_props only)
+        return []
     parts = spec.strip(".").split("...") if spec.startswith("..") else [spec]
     return [dict(zip(("id", "property"), p.rsplit(".", 1), strict=True)) for p in parts]
 
@@ -46,7 +53,7 @@ def _crafted(client, output_id: str, values: dict[str, object]):  # noqa: ANN001
     inputs = [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in dep["inputs"]]
     body = {
         "output": dep["output"],
-        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "outputs": outputs if len(outputs) != 1 else outputs[0],
         "inputs": inputs,
         "changedPropIds": list(values),
         "state": [{**s, "value": None} for s in dep["state"]],
@@ -93,7 +100,7 @@ def test_secr003_url_outside_the_scope_opens_the_users_own_unit(real_app, demo_e
     client = real_app.server.test_client()
     sign_in(client, "linquan", "linquan-pass-1")
     store = {"search": f"?unit={CITY}"}
-    synced = _crafted(client, Ids.STATE, {f"{Ids.URL}.search": store["search"]})
+    synced = _crafted(client, f"reads:{Ids.URL}", {f"{Ids.URL}.search": store["search"]})
     assert synced.status_code in (200, 403)
     refused = audit.entries(demo_engine, action="refused")
     assert refused.unit_code.tolist() == [CITY]
