@@ -486,11 +486,11 @@ def register(app: Dash, services: Services) -> None:
     def _show_url(search: str | None, *controls: Any) -> None:
         shown = show_url(services, search, tuple(controls))
         changed: dict[str, dict[str, Any]] = {}
-        for (cid, prop), value in zip(CONTROLS, shown, strict=True):
+        for (control, prop), value in zip(CONTROLS, shown, strict=True):
             if value is not no_update:
-                changed.setdefault(cid, {})[prop] = value
-        for cid, props in changed.items():
-            set_props(cid, props)
+                changed.setdefault(control, {})[prop] = value
+        for control_id, props in changed.items():
+            set_props(control_id, props)
 
     @app.callback(
         Output(Ids.URL, "search"),
