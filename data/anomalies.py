@@ -89,10 +89,9 @@ def history_start(start: pd.Timestamp | object, freq: Freq) -> pd.Timestamp:
     return (start - pd.DateOffset(months=_YEAR["M"] + REFERENCE_BUCKETS + 1)).replace(day=1)
 
 
-def _reference_median(y: pd.Series, step: int) -> tuple[pd.Series, pd.Series]:
-    # One (buckets × lags) array and nanmedian: a frame of shifted series costs ~10× more, and
-    # this runs on every trend of every page view.
-    values = y.to_numpy(dtype=float)
+def _reference_median(values: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    # One (buckets × lags) array: a frame of shifted series costs ~10× more, and this runs on
+    # every trend of every page view.
     n = len(values)
     lagged = np.full((n, REFERENCE_BUCKETS), np.nan)
     for k in range(1, REFERENCE_BUCKETS + 1):
@@ -100,11 +99,35 @@ def _reference_median(y: pd.Series, step: int) -> tuple[pd.Series, pd.Series]:
         if shift < n:
             lagged[shift:, k - 1] = values[: n - shift]
     count = np.count_nonzero(~np.isnan(lagged), axis=1)
-    median = np.full(n, np.nan)
-    rows = count > 0  # nanmedian warns on an all-NaN row; those stay NaN as before
-    if rows.any():
-        median[rows] = np.nanmedian(lagged[rows], axis=1)
-    return pd.Series(median, index=y.index), pd.Series(count, index=y.index)
+    # Each row's median from the row sorted (NaN sorts last): what nanmedian gives, without
+    # its per-row handling of missing values (~1.5 ms a call on a daily trend).
+    ordered = np.sort(lagged, axis=1)
+    rows = np.arange(n)
+    low = ordered[rows, np.maximum(count - 1, 0) // 2]
+    high = ordered[rows, np.minimum(count // 2, REFERENCE_BUCKETS - 1)]
+    with np.errstate(invalid="ignore"):
+        median = np.where(count > 0, (low + high) / 2, np.nan)
+    return median, count
+
+
+def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
+    # pandas' rolling(window, center=True, min_periods=1).mean() for an odd window, NaN skipped.
+    half = window // 2
+    present = ~np.isnan(values)
+    sums = np.concatenate(([0.0], np.cumsum(np.where(present, values, 0.0))))
+    counts = np.concatenate(([0], np.cumsum(present)))
+    idx = np.arange(len(values))
+    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, len(values))
+    n = counts[hi] - counts[lo]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, (sums[hi] - sums[lo]) / n, np.nan)
+
+
+def _shifted(values: np.ndarray, lag: int) -> np.ndarray:
+    out = np.full(len(values), np.nan)
+    if lag < len(values):
+        out[lag:] = values[: len(values) - lag]
+    return out
 
 
 def detect(
@@ -136,32 +159,35 @@ def detect(
     """
     if freq not in _STEP:
         raise ValueError(f"freq must be D, W or M, got {freq!r}")
-    y = pd.to_numeric(series, errors="coerce").astype(float)
+    # In NumPy: on every trend of every page view, pandas' per-operation overhead was most of
+    # the cost (~6 ms a call against ~1 ms).
+    index = series.index
+    y = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     base, n_ref = _reference_median(y, _STEP[freq])
-    base = base.where(n_ref >= MIN_REFERENCE)
+    base = np.where(n_ref >= MIN_REFERENCE, base, np.nan)
 
     # Both sides of the factor are smoothed, so a weekday's own rhythm cancels out: the
     # factor says "last year at this time the level was x times its previous 8 weeks".
-    smooth = y.rolling(_SMOOTH[freq], center=True, min_periods=1).mean()
+    smooth = _centred_mean(y, _SMOOTH[freq])
     smooth_base, _ = _reference_median(smooth, _STEP[freq])
     lag = _YEAR[freq]
     with np.errstate(divide="ignore", invalid="ignore"):
-        season = smooth.shift(lag) / smooth_base.shift(lag)
+        season = _shifted(smooth, lag) / _shifted(smooth_base, lag)
     # No last year (or last year's level was 0): fall back to the recent level alone.
-    season = season.where(np.isfinite(season), 1.0).clip(*_SEASON_CLAMP)
+    season = np.clip(np.where(np.isfinite(season), season, 1.0), *_SEASON_CLAMP)
     expected = base * season
 
     resid = y - expected
-    ok = resid.notna()
+    ok = ~np.isnan(resid)
     if ok.any():
         r = resid[ok]
         mad = float(np.median(np.abs(r - np.median(r)))) * _MAD_TO_SIGMA
     else:
         mad = 0.0
-    floor = np.sqrt(expected.clip(lower=1.0))
-    scale = np.maximum(floor, mad)
-    z = resid / scale
-    anomaly = (z.abs() >= threshold) & z.notna()
+    scale = np.maximum(np.sqrt(np.clip(expected, 1.0, None)), mad)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = resid / scale
+    anomaly = (np.abs(z) >= threshold) & ~np.isnan(z)
     if complete is not None:
-        anomaly &= complete.reindex(y.index).fillna(False).astype(bool)
-    return pd.DataFrame({"value": y, "expected": expected, "z": z, "anomaly": anomaly})
+        anomaly &= complete.reindex(index).fillna(False).astype(bool).to_numpy()
+    return pd.DataFrame({"value": y, "expected": expected, "z": z, "anomaly": anomaly}, index=index)

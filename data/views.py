@@ -38,7 +38,7 @@ import pandas as pd
 
 from data import anomalies, indicators, periods
 from data.indicators import INDICATORS, METRIC_CHOICES, Change
-from data.levels import LEVEL_LABELS, RISK_DOMAINS, RISK_LEVEL_LABELS, RiskLevel, Stream
+from data.levels import LEVEL_LABELS, RISK_LEVEL_LABELS, RiskLevel, Stream
 from data.repository import Repository, Unit, UnknownUnit
 
 __all__ = [
@@ -941,24 +941,14 @@ class RiskPanel:
 def risk_panel(repo: Repository, state: ViewState) -> RiskPanel:
     """Open risks (at the period's end) and new risks (within it) by domain and level."""
     matrix = repo.risk_matrix(state.unit.code, state.period.start, state.period.end)
+    # Rows come in RISK_DOMAINS × RiskLevel order (Repository.risk_matrix).
     matrix["level_label"] = matrix["level"].map(
         {lv.value: RISK_LEVEL_LABELS[lv] for lv in RiskLevel}
     )
-    order = {d: i for i, d in enumerate(RISK_DOMAINS)}
-    matrix = matrix.sort_values(
-        ["domain", "level"],
-        key=lambda s: (
-            s.map(order)
-            if s.name == "domain"
-            else s.map({lv.value: i for i, lv in enumerate(RiskLevel)})
-        ),
-        ignore_index=True,
-    )
+    level = matrix["level"].to_numpy()
+    opened, new = matrix["open_end"].to_numpy(), matrix["new"].to_numpy()
     by_level = {
-        lv.value: (
-            int(matrix.loc[matrix["level"] == lv.value, "open_end"].sum()),
-            int(matrix.loc[matrix["level"] == lv.value, "new"].sum()),
-        )
+        lv.value: (int(opened[level == lv.value].sum()), int(new[level == lv.value].sum()))
         for lv in RiskLevel
     }
     return RiskPanel(matrix=matrix, by_level=by_level)

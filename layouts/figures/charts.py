@@ -357,14 +357,19 @@ def risk_matrix_figure(
     domains = list(dict.fromkeys(matrix["domain"]))
     levels = list(RISK_COLOURS)
     names = [_RISK_LEVEL_SHORT[lv] for lv in levels]
-    table = matrix.set_index(["domain", "level"])
+    # Plain dicts: a MultiIndex lookup per cell cost ~4 ms a figure, on every page view.
+    cells = {
+        (d, lv): (int(o), int(n))
+        for d, lv, o, n in zip(
+            matrix["domain"], matrix["level"], matrix["open_end"], matrix["new"], strict=True
+        )
+    }
     zmax = max(float(matrix["open_end"].max()), 1.0)
     z, text, hover = [], [], []
     for domain in domains:
         z_row, t_row, h_row = [], [], []
         for i, level in enumerate(levels):
-            opened = int(table["open_end"].get((domain, level), 0))
-            new = int(table["new"].get((domain, level), 0))
+            opened, new = cells.get((domain, level), (0, 0))
             z_row.append(i + 0.95 * opened / zmax)
             t_row.append(f"{opened}<br>+{new}")
             h_row.append(f"{domain} · {names[i]}<br>在册：{opened}个<br>期内新增：{new}个")
