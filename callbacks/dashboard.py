@@ -4,8 +4,8 @@ State lives in the URL query string (see :mod:`data.views`). Navigation happens 
 browser: a click on the map or on the ranked chart writes the child's query into the URL
 (``assets/navigation.js``, from the ``DRILL`` store the map callback fills), links (ranking,
 breadcrumb) and Back change it too, and every URL change is copied into the ``STATE`` store
-in the browser, which starts the four render callbacks at once — no server round trip
-before the view is asked for. :func:`show_url` runs alongside: it audits the view and sets
+in the browser, which asks for the whole view at once (one callback, four parts each
+computed and remembered on its own) — no server round trip before the view is asked for. :func:`show_url` runs alongside: it audits the view and sets
 the controls from the URL; :func:`navigate` turns a person's control change into a new query
 (Dash's ``dcc.Location`` pushes a history entry, so browser Back works).
 
@@ -464,13 +464,8 @@ def register(app: Dash, services: Services) -> None:
     # Navigation in the browser (assets/navigation.js): a click on the map or the ranked
     # chart writes the URL; every URL change is copied into STATE, which starts the renders.
     app.clientside_callback(
-        ClientsideFunction(namespace="shiyuDashboard", function_name="drill"),
-        Output(Ids.URL, "search", allow_duplicate=True),
-        Input(Ids.MAP, "clickData"),
-        Input(Ids.CHILD_CHART, "clickData"),
-        State(Ids.DRILL, "data"),
-        State(Ids.URL, "search"),
-        prevent_initial_call=True,
+        ClientsideFunction(namespace="shiyuDashboard", function_name="drillTarget"),
+        Input(Ids.DRILL, "data"),
     )
     app.clientside_callback(
         ClientsideFunction(namespace="shiyuDashboard", function_name="route"),

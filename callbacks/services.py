@@ -30,5 +30,6 @@ class Services:
     #: Counts 1 … N-1 are shown as "<N" on shared screens and in exports (0: never).
     small_count_threshold: int = 0
     #: Resolved view states of recent queries in this process, keyed by data version and the
-    #: viewer's scope, so the render callbacks of one page view resolve the URL once.
+    #: viewer's scope, so the callbacks of one page view (the view, the URL's audit) resolve
+    #: the URL once.
     states: StateMemo = field(default_factory=StateMemo, compare=False, repr=False)

@@ -6,8 +6,9 @@
 
 * **Workers.** Callbacks are CPU-bound Python (pandas, figure building), so throughput comes
   from processes, not threads: ``SHIYU_WORKERS`` (default: one per core, plus one).
-  Each worker also runs a few threads, so the four render callbacks one page view fires in
-  parallel do not queue behind each other, and a slow database answer does not idle a core.
+  Each worker also runs a few threads, so one leader's view and the audit of the same click (or
+  other leaders' views) do not queue behind each other, and a slow database answer does not
+  idle a core.
 * **Cache.** Workers share the read cache named by ``SHIYU_CACHE_URL`` (Redis); without it each
   worker keeps its own (:mod:`data.cache`).
 * **Compression.** The app is built with ``compress=True``: Flask-Compress gzips every JSON

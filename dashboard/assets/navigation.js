@@ -6,20 +6,22 @@
  * child's query into the URL: "?unit=<code>&<rest>", where the dash-drill store holds the
  * shown view's unit and the rest of its canonical query (callbacks.dashboard.drill_target),
  * so the URL is the one the server would have written. dcc.Location pushes a history entry.
+ * It listens to plotly_click on the two graphs itself, inside plotly's click handler, rather
+ * than through the graphs' clickData: each renderer cycle between the click and the request
+ * waits for the map's next frame on a busy main thread (~50 ms a drill).
  *
  * route: every URL change (drill, link, breadcrumb, Back, a control written by the server's
- * sync, the page load) is copied into the dash-state store, which the four render callbacks
- * read. The server checks the unit's scope when it renders, as for any URL typed by hand.
+ * navigate callback, the page load) is copied into the dash-state store, which the view's
+ * callback reads. The server checks the unit's scope when it renders, as for any URL typed by hand.
  * It writes the store with set_props, not as a declared output: Dash holds a callback back
- * while any pending callback could still change one of its inputs, and the server's sync
- * (URL → controls → URL) would then stand between every click and the renders.
+ * while any pending callback could still change one of its inputs, and the server's
+ * URL → controls → URL chain would then stand between every click and the view.
  */
 (function () {
   "use strict";
 
-  function noUpdate() {
-    return window.dash_clientside.no_update;
-  }
+  var target = null; // the dash-drill store: {unit, rest}
+  var GRAPHS = ["dash-map", "dash-child-chart"];
 
   function clickedCode(click) {
     var point = click && click.points && click.points[0];
@@ -28,21 +30,42 @@
     return data === null || data === undefined || data === "" ? null : String(data);
   }
 
+  // The URL a click on the unit `code` leads to from the view `where`, or null for none.
+  function drillSearch(code, where, search) {
+    if (!code || !where || code === where.unit) return null;
+    var next = "?unit=" + encodeURIComponent(code) + (where.rest ? "&" + where.rest : "");
+    return next === (search || "") ? null : next;
+  }
+
+  function show(search) {
+    var set = window.dash_clientside.set_props;
+    set("dash-url", { search: search });
+    set("dash-state", { data: { search: search } });
+  }
+
+  function listen() {
+    GRAPHS.forEach(function (id) {
+      var gd = document.querySelector("#" + id + " .js-plotly-plot");
+      if (!gd || !gd.on || gd.__shiyuDrill) return;
+      gd.__shiyuDrill = true;
+      gd.on("plotly_click", function (click) {
+        var next = drillSearch(clickedCode(click), target, window.location.search);
+        if (next !== null) show(next);
+      });
+    });
+  }
+
+  // Before plotly's own click handling: the graphs are drawn after the store arrives.
+  document.addEventListener("mousedown", listen, true);
+
+  window.shiyu = Object.assign(window.shiyu || {}, { drillSearch: drillSearch });
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.shiyuDashboard = Object.assign(
     window.dash_clientside.shiyuDashboard || {},
     {
-      drill: function (mapClick, chartClick, target, search) {
-        var ctx = window.dash_clientside.callback_context;
-        var fromChart = ctx && ctx.triggered_id === "dash-child-chart";
-        var code = clickedCode(fromChart ? chartClick : mapClick);
-        if (!code || !target || code === target.unit) return noUpdate();
-        var next = "?unit=" + encodeURIComponent(code) + (target.rest ? "&" + target.rest : "");
-        if (next === (search || "")) return noUpdate();
-        // The renders start now, not one more renderer cycle later through route (each cycle
-        // waits for the map's frame on a busy main thread); route then finds STATE current.
-        window.dash_clientside.set_props("dash-state", { data: { search: next } });
-        return next;
+      drillTarget: function (data) {
+        target = data || null;
+        listen();
       },
       route: function (search, store) {
         var current = search || "";
