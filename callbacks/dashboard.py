@@ -2,12 +2,13 @@
 
 State lives in the URL query string (see :mod:`data.views`). Navigation happens in the
 browser: a click on the map or on the ranked chart writes the child's query into the URL
-(``assets/navigation.js``, from the ``DRILL`` store the map callback fills), links (ranking,
+(``assets/navigation.js``, from the ``DRILL`` store the map part fills), links (ranking,
 breadcrumb) and Back change it too, and every URL change is copied into the ``STATE`` store
-in the browser, which asks for the whole view at once (one callback, four parts each
-computed and remembered on its own) — no server round trip before the view is asked for. :func:`show_url` runs alongside: it audits the view and sets
-the controls from the URL; :func:`navigate` turns a person's control change into a new query
-(Dash's ``dcc.Location`` pushes a history entry, so browser Back works).
+in the browser, which asks for the whole view at once (one callback; its four parts are
+computed and remembered on their own): no server round trip before the view is asked for.
+:func:`show_url` runs alongside: it audits the view and sets the controls from the URL;
+:func:`navigate` turns a person's control change into a new query (Dash's ``dcc.Location``
+pushes a history entry, so browser Back works).
 
 Every callback body is a module-level function taking ``services`` first, so tests call the
 logic directly; :func:`register` only wires them to the app.
@@ -462,7 +463,7 @@ def register(app: Dash, services: Services) -> None:
         return converted
 
     # Navigation in the browser (assets/navigation.js): a click on the map or the ranked
-    # chart writes the URL; every URL change is copied into STATE, which starts the renders.
+    # chart writes the URL; every URL change is copied into STATE, which asks for the view.
     app.clientside_callback(
         ClientsideFunction(namespace="shiyuDashboard", function_name="drillTarget"),
         Input(Ids.DRILL, "data"),
