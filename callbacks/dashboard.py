@@ -566,6 +566,9 @@ def register(app: Dash, services: Services) -> None:
         Output(Ids.EXPORT, "href"),
         Output(Ids.DOWNLOAD_NAMES, "data"),
         Input(Ids.STATE, "data"),
+        # Started by route's set_props on load too; an initial call would draw the default
+        # view once more before the URL's (a whole view's work, on every page load).
+        prevent_initial_call=True,
     )
     def _view(store: dict | None) -> tuple[Any, ...]:
         out: list[Any] = []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 from pathlib import Path
 
+import flask
 from dash import Dash
 
 from dashboard.settings import Settings
@@ -26,6 +28,36 @@ def code_fingerprint() -> str:
         for path in sorted((ROOT / package).rglob("*.py")):
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _packaged_file(request: flask.Request) -> str:
+    """Flask-Compress's cache key: the path of a packaged file, "" for anything else."""
+    path = request.path
+    if request.method == "GET" and ("/_dash-component-suites/" in path or "/assets/" in path):
+        return path
+    return ""
+
+
+class PackagedCompressCache:
+    """Compressed bytes of the files Dash serves from packages and ``assets``, per worker.
+
+    Flask-Compress gzips every answer, and Dash serves plotly.js (4.8 MB) under a path with no
+    version in it, so each page load's revalidation made the worker gzip it again (~160 ms of
+    CPU, ahead of the map) before answering 304. Those files change only with a deployment,
+    which restarts the workers. Callback answers and pages (key "") are never kept.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        return None if key.endswith(";") else self._items.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        if not key.endswith(";"):  # "<algorithm>;" + an empty key
+            with self._lock:
+                self._items[key] = value
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -71,8 +103,14 @@ def create_app(settings: Settings | None = None) -> Dash:
         current_user=current_principal,
         small_count_threshold=settings.small_count_threshold,
     )
+    server = flask.Flask(__name__)
+    # Read by Flask-Compress when Dash (and the screen app on the same server) set it up.
+    server.config.update(
+        COMPRESS_CACHE_KEY=_packaged_file, COMPRESS_CACHE_BACKEND=PackagedCompressCache
+    )
     app = Dash(
         __name__,
+        server=server,  # type: ignore[arg-type]  # Dash documents a Flask app here
         title=settings.title,
         assets_folder=str(ASSETS),
         serve_locally=True,

@@ -1,0 +1,59 @@
+"""Packaged files (plotly.js, Dash's bundles, assets) are gzipped once per worker, not per page load."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+from pathlib import Path
+
+import flask_compress
+import pytest
+
+from dashboard.app import create_app
+from dashboard.settings import Settings
+
+PLOTLY = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+
+
+@pytest.fixture
+def app(tiny_demo_url: str, tmp_path: Path):
+    target = tmp_path / "demo.sqlite"
+    shutil.copy(tiny_demo_url.removeprefix("sqlite:///"), target)
+    return create_app(
+        Settings(instance_path=tmp_path / "instance", database_url=f"sqlite:///{target}")
+    )
+
+
+def test_prod008_plotly_js_is_compressed_once_and_revalidated_without_work(
+    app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = flask_compress.flask_compress._compress_data
+
+    def counting(flask_app, data: bytes, algorithm: str) -> bytes:  # noqa: ANN001
+        calls.append(len(data))
+        return real(flask_app, data, algorithm)
+
+    client = app.server.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    client.post("/login", data={"username": "demo", "password": "demo", "csrf_token": token[1]})
+    monkeypatch.setattr(flask_compress.flask_compress, "_compress_data", counting)
+    first = client.get(PLOTLY, headers={"Accept-Encoding": "gzip"})
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(first.data).startswith(b"/**")  # plotly.js' licence banner
+    assert len(calls) == 1 and calls[0] > 4_000_000
+
+    # A page load's revalidation: 304 from the kept bytes, nothing compressed again.
+    again = client.get(
+        PLOTLY, headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status_code == 304 and len(calls) == 1
+    repeat = client.get(PLOTLY, headers={"Accept-Encoding": "gzip"})
+    assert repeat.data == first.data and len(calls) == 1
+
+    # Pages and callback answers are compressed every time and never kept.
+    for _ in range(2):
+        client.get("/login", headers={"Accept-Encoding": "gzip"})
+    assert len(calls) == 3
