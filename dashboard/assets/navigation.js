@@ -1,8 +1,8 @@
 /*
  * Navigation of the leaders' dashboard without a server round trip before the view is asked
- * for (callbacks/dashboard.py registers both functions as clientside callbacks).
+ * for (callbacks/dashboard.py registers drillTarget and route as clientside callbacks).
  *
- * drill: a click on the map or on the ranked chart (customdata = the unit's code) writes the
+ * Drill: a click on the map or on the ranked chart (customdata = the unit's code) writes the
  * child's query into the URL: "?unit=<code>&<rest>", where the dash-drill store holds the
  * shown view's unit and the rest of its canonical query (callbacks.dashboard.drill_target),
  * so the URL is the one the server would have written. dcc.Location pushes a history entry.
@@ -12,10 +12,10 @@
  *
  * route: every URL change (drill, link, breadcrumb, Back, a control written by the server's
  * navigate callback, the page load) is copied into the dash-state store, which the view's
- * callback reads. The server checks the unit's scope when it renders, as for any URL typed by hand.
- * It writes the store with set_props, not as a declared output: Dash holds a callback back
- * while any pending callback could still change one of its inputs, and the server's
- * URL → controls → URL chain would then stand between every click and the view.
+ * callback reads. The server checks the unit's scope when it renders, as for any URL typed
+ * by hand. It writes the store with set_props, not as a declared output: Dash holds a
+ * callback back while any pending callback could still change one of its inputs, and the
+ * server's URL → controls → URL chain would then stand between every click and the view.
  */
 (function () {
   "use strict";
