@@ -31,10 +31,14 @@ def code_fingerprint() -> str:
 
 
 def _packaged_file(request: flask.Request) -> str:
-    """Flask-Compress's cache key: the path of a packaged file, "" for anything else."""
+    """Flask-Compress's cache key: a packaged file's path, "" for anything else.
+
+    With the query string: an asset's URL carries its modification time (``?m=…``), so an
+    asset edited under the development server is compressed afresh.
+    """
     path = request.path
     if request.method == "GET" and ("/_dash-component-suites/" in path or "/assets/" in path):
-        return path
+        return request.full_path
     return ""
 
 
