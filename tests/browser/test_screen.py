@@ -34,10 +34,14 @@ UNIT_NAME = "() => (document.querySelector('#screen-unit-title .unit-name') || {
 STALE = "() => document.documentElement.classList.contains('is-stale')"
 
 #: While the server is down on purpose, and only then: Chromium's line for a request that could
-#: not connect, and Dash's for a callback whose request got no answer.
+#: not connect, or whose answer was cut off when the server stopped mid-response (the refresh
+#: runs every 2 s, so the stop can land inside one), and Dash's for a callback whose request got
+#: no answer or a truncated one (its renderer lets that fetch's rejection escape as a page error).
 OUTAGE_ERRORS = re.compile(
-    r"^(Failed to load resource: net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)"
-    r"|Error: Callback failed: the server did not respond\.(\n\s+at .*)*)$"
+    r"^(Failed to load resource: net::ERR_"
+    r"(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE|CONTENT_LENGTH_MISMATCH)"
+    r"|Error: Callback failed: the server did not respond\.(\n\s+at .*)*"
+    r"|pageerror: Failed to fetch)$"
 )
 
 
