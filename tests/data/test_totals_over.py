@@ -1,0 +1,127 @@
+"""Several periods in one read (issue 8): ``totals_over`` and ``patrol_totals_over`` answer
+what one read per period answers, on SQLite and PostgreSQL, for equal, overlapping, one-day
+and empty spans, with and without a category filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from test_stream_rollup import CATEGORIES, CODES, END, RECORDED_AT, START, cases_db  # noqa: F401
+
+from data import db, schema
+from data.levels import RISK_DOMAINS, RiskLevel
+from data.repository import Repository
+
+D = dt.timedelta
+SPANS = [
+    (START, END),
+    (START + D(days=5), START + D(days=5)),  # one day
+    (START, END),  # the same span again (a year's 环比 is its 同比)
+    (START + D(days=10), END + D(days=20)),  # overlaps the first, runs past the data
+    (END + D(days=30), END + D(days=40)),  # no data at all
+]
+
+
+@pytest.fixture
+def facts_db(cases_db: sa.Engine) -> sa.Engine:  # noqa: F811 - the imported fixture
+    """``cases_db`` plus random patrol and risk roll-up rows for the units with cases."""
+    rng = np.random.default_rng(5)
+    patrols, risks = [], []
+    for offset in range((END - START).days + 1):
+        day = START + D(days=offset)
+        for unit in RECORDED_AT:
+            row = {m: int(rng.integers(0, 9)) for m in schema.PATROL_MEASURES}
+            patrols.append({**row, "unit_code": unit, "day": day, "hours": 1.5, "km": 0.25})
+            for domain in RISK_DOMAINS[:2]:
+                for level in RiskLevel:
+                    if rng.random() < 0.5:
+                        risks.append(
+                            {
+                                "unit_code": unit,
+                                "day": day,
+                                "domain": domain,
+                                "level": level.value,
+                                **{m: int(rng.integers(0, 5)) for m in schema.RISK_MEASURES},
+                            }
+                        )
+    with cases_db.begin() as conn:
+        conn.execute(sa.insert(schema.patrol_rollup), patrols)
+        conn.execute(sa.insert(schema.risk_rollup), risks)
+    return cases_db
+
+
+def _by_hand(engine: sa.Engine, table: sa.Table, column: str, where: sa.ColumnElement) -> float:
+    with engine.connect() as conn:
+        got = conn.execute(sa.select(sa.func.sum(table.c[column])).where(where)).scalar()
+    return float(got or 0)
+
+
+@pytest.mark.parametrize("categories", [None, CATEGORIES[:2]])
+def test_totals_over_equal_one_read_per_span(
+    facts_db: sa.Engine, categories: list[str] | None
+) -> None:
+    repo = Repository(facts_db)
+    together = repo.totals_over(CODES, SPANS, categories)
+    assert len(together) == len(SPANS)
+    for frame, (start, end) in zip(together, SPANS, strict=True):
+        pd.testing.assert_frame_equal(frame, repo.totals(CODES, start, end, categories))
+    # Each frame is the caller's own, also for a repeated span.
+    assert together[0] is not together[2]
+    together[2].loc[CODES[0], "dispute.received"] = -1.0
+    assert together[0].loc[CODES[0], "dispute.received"] >= 0
+
+    # And by hand from the roll-ups, for one unit and a measure of each table.
+    unit, (start, end) = "359802", SPANS[3]
+    cr, pr, rr = schema.case_rollup, schema.patrol_rollup, schema.risk_rollup
+    in_cases = sa.and_(
+        cr.c.unit_code == unit, cr.c.stream == "petition", cr.c.day.between(start, end)
+    )
+    if categories:
+        in_cases = sa.and_(in_cases, cr.c.category.in_(categories))
+    row = together[3].loc[unit]
+    assert row["petition.received"] == _by_hand(facts_db, cr, "received", in_cases) > 0
+    assert row["patrol.dispatches"] == _by_hand(
+        facts_db, pr, "dispatches", sa.and_(pr.c.unit_code == unit, pr.c.day.between(start, end))
+    )
+    red = sa.and_(rr.c.unit_code == unit, rr.c.level == "red")
+    assert row["risk.red.new"] == _by_hand(
+        facts_db, rr, "new", sa.and_(red, rr.c.day.between(start, end))
+    )
+    # The span ends after the data: nothing is open on its last day.
+    assert row["risk.red.open_end"] == 0
+    first_end = together[0].loc[unit, "risk.red.open_end"]
+    assert first_end == _by_hand(facts_db, rr, "open_end", sa.and_(red, rr.c.day == END))
+    assert (together[4].drop(columns="population") == 0).all().all()
+
+
+def test_patrol_totals_over_equal_one_read_per_span(facts_db: sa.Engine) -> None:
+    repo = Repository(facts_db)
+    for unit in ["359802", "359802001", "000000"]:
+        together = repo.patrol_totals_over(unit, SPANS)
+        assert together == [repo.patrol_totals(unit, s, e) for s, e in SPANS]
+        wide = repo.totals_over([unit], SPANS)
+        for got, frame in zip(together, wide, strict=True):
+            assert got == {k: float(frame.loc[unit, k]) for k in got}
+    assert repo.patrol_totals_over("359802", []) == []
+    assert repo.totals_over([], SPANS[:2])[1].empty
+
+
+def test_postgres_connections_plan_small_reads_without_parallel_workers(
+    engine: sa.Engine,
+) -> None:
+    """A parallel plan's start-up cost more than the view's reads (issue 8)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    ours = db.make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        for _ in range(2):  # a fresh connection and one back from the pool
+            with ours.connect() as conn:
+                setting = conn.execute(sa.text("SHOW max_parallel_workers_per_gather")).scalar()
+                assert setting == "0"
+                assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        ours.dispose()
