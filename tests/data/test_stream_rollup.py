@@ -352,3 +352,18 @@ def test_serve_prod_upgrades_once_before_the_workers_start(
     with cases_db.connect() as conn:
         assert db.get_meta(conn, "schema_version") == str(schema.SCHEMA_VERSION)
     assert check.check_database(cases_db).ok
+
+
+def test_a_refresh_leaves_planner_statistics_on_postgresql(cases_db) -> None:
+    """Without them the dashboard's small reads were planned as parallel scans (issue 8)."""
+    if cases_db.dialect.name != "postgresql":
+        pytest.skip("SQLite plans these reads by primary key without statistics")
+    with cases_db.connect() as conn:
+        analysed = set(
+            conn.execute(
+                sa.text(
+                    "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()"
+                )
+            ).scalars()
+        )
+    assert {"case_daily", "case_rollup", "case_stream_rollup", "units", "unit_closure"} <= analysed
