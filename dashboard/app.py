@@ -13,6 +13,8 @@ from dash import Dash
 from dashboard.settings import Settings
 
 ASSETS = Path(__file__).parent / "assets"
+#: Per-worker copy of recently used shared-cache entries (see data.cache.CachedRepository).
+NEAR_CACHE_BYTES = 64 * 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -82,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     from dashboard.screen_app import mount_screen
     from dashboard.security import current_principal, init_security
     from data import db
-    from data.cache import CachedRepository, make_store
+    from data.cache import CachedRepository, LocalStore, make_store
     from data.repository import Repository
     from layouts import dashboard as dashboard_layout
 
@@ -90,11 +92,14 @@ def create_app(settings: Settings | None = None) -> Dash:
     engine = db.make_engine(settings.effective_database_url)
     meta = db.require_schema(engine)
     # Reads are answered from a cache shared by the workers, keyed by meta.data_version.
+    store = make_store(settings.cache_url)
     repo = CachedRepository.wrap(
         Repository(engine),
-        make_store(settings.cache_url),
+        store,
         ttl_s=settings.cache_ttl_s,
         prefix=f"shiyu:{code_fingerprint()}",
+        # In front of Redis, what this worker just read is answered without a round trip.
+        near=None if isinstance(store, LocalStore) else LocalStore(max_bytes=NEAR_CACHE_BYTES),
     )
     repo.root()  # an empty database fails here with one clear line, not on first page view
     services = Services(

@@ -28,6 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ from data.repository import Repository
 
 __all__ = [
     "CACHED_METHODS",
+    "PART_LOCAL_METHODS",
     "CacheStore",
     "CachedRepository",
     "LocalStore",
@@ -62,18 +64,34 @@ CACHED_METHODS: tuple[str, ...] = (
     "units_at_level",
     "children_features",
     "unit_bounds",
-    "totals",
+    "totals_over",  # totals() reads through it
     "case_series",
     "case_breakdown",
     "categories",
     "patrol_series",
-    "patrol_totals",
+    "patrol_totals_over",  # and patrol_totals()
     "risk_matrix",
     "hotspot_cells",
 )
 
+#: Reads that feed a single part of a rendered view (trend series, breakdown, patrol and
+#: risk panels). While :meth:`CachedRepository.remember` computes a part they go to the
+#: database directly: the part's entry holds their result, and storing each read too cost a
+#: first visit a miss, a pickled frame and a store per read (~0.7 ms each). Read anywhere
+#: else (the wall screen, briefings) they are cached like the other reads.
+PART_LOCAL_METHODS: frozenset[str] = frozenset(
+    {"case_series", "case_breakdown", "patrol_series", "patrol_totals_over", "risk_matrix"}
+)
+
+#: A view part being computed holds a lock this long at most (a worker that dies releases it
+#: by expiry); others wait up to SINGLE_FLIGHT_WAIT_S for its result, polling the store.
+SINGLE_FLIGHT_LOCK_S = 10.0
+SINGLE_FLIGHT_WAIT_S = 5.0
+SINGLE_FLIGHT_POLL_S = 0.01
+
 _MISSING = object()
 T = TypeVar("T")
+_computing_part: ContextVar[bool] = ContextVar("shiyu_computing_part", default=False)
 
 
 class CacheStore(Protocol):
@@ -82,6 +100,12 @@ class CacheStore(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
     def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
+
+    def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        """Store only if ``key`` holds nothing; True when stored (a lock was taken)."""
+        ...
+
+    def delete(self, key: str) -> None: ...
 
     def describe(self) -> str: ...
 
@@ -121,15 +145,31 @@ class LocalStore:
             return value
 
     def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        with self._lock:
+            self._put(key, value, ttl_s)
+
+    def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and self._clock() < entry[0]:
+                return False
+            self._put(key, value, ttl_s)
+            return True
+
+    def _put(self, key: str, value: bytes, ttl_s: float) -> None:
         if len(value) > self.max_bytes:
             return
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = (self._clock() + ttl_s, value)
+        self._size += len(value)
+        while self._size > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def delete(self, key: str) -> None:
         with self._lock:
             if key in self._entries:
                 self._drop(key)
-            self._entries[key] = (self._clock() + ttl_s, value)
-            self._size += len(value)
-            while self._size > self.max_bytes:
-                self._drop(next(iter(self._entries)))
 
     def _drop(self, key: str) -> None:
         _expires, value = self._entries.pop(key)
@@ -175,6 +215,19 @@ class RedisStore:
     def set(self, key: str, value: bytes, ttl_s: float) -> None:
         try:
             self.client.set(key, value, px=max(1, int(ttl_s * 1000)))
+        except self._errors as exc:
+            self._warn(exc)
+
+    def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        try:
+            return bool(self.client.set(key, value, px=max(1, int(ttl_s * 1000)), nx=True))
+        except self._errors as exc:
+            self._warn(exc)
+            return True  # nobody can be told to wait: compute
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete(key)
         except self._errors as exc:
             self._warn(exc)
 
@@ -245,6 +298,12 @@ class CachedRepository(Repository):
     namespace : str, optional
         Identifies the database in the keys (default: a hash of the engine URL and the
         PostgreSQL search path), so two databases can share one Redis.
+    near : CacheStore, optional
+        A small store inside this process in front of a shared one: entries this worker read
+        or computed are answered without a round trip (the unit tree, the polygons, the view
+        parts a leader comes back to). Same keys, so a new data version misses it too; an
+        entry stays there at most ``near_ttl_s`` seconds.
+    near_ttl_s : float
     clock : callable
         Seconds, monotonic.
 
@@ -263,9 +322,13 @@ class CachedRepository(Repository):
         prefix: str = "shiyu",
         namespace: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        near: CacheStore | None = None,
+        near_ttl_s: float = 30.0,
     ) -> None:
         super().__init__(engine)
         self.store: CacheStore = store if store is not None else LocalStore(clock=clock)
+        self.near = near
+        self.near_ttl_s = min(near_ttl_s, ttl_s)
         self.ttl_s = ttl_s
         self.version_ttl_s = version_ttl_s
         self.prefix = prefix
@@ -273,9 +336,11 @@ class CachedRepository(Repository):
         self._clock = clock
         self._version: tuple[float, str] | None = None
         self._version_lock = threading.Lock()
-        #: Per-process counters, for the benchmark and the logs.
+        #: Per-process counters, for the benchmark and the logs (``waits``: answers another
+        #: worker computed while this one waited, see :meth:`remember`).
         self.hits = 0
         self.misses = 0
+        self.waits = 0
 
     @classmethod
     def wrap(cls, repo: Repository, store: CacheStore | None = None, **options: Any) -> Repository:
@@ -312,27 +377,82 @@ class CachedRepository(Repository):
         """``compute()``, stored under ``name`` and ``repr(arguments)`` for this data version.
 
         For results derived from the repository's reads (a rendered view): the key must name
-        everything the result depends on besides the data, which the version covers.
+        everything the result depends on besides the data, which the version covers. Reads of
+        :data:`PART_LOCAL_METHODS` inside ``compute`` are not stored on their own. One worker
+        computes an entry at a time: the others asking for it meanwhile wait for its result.
         """
-        return self._cached_call(f"view:{name}", arguments, compute)  # type: ignore[no-any-return]
+
+        def part() -> T:
+            token = _computing_part.set(True)
+            try:
+                return compute()
+            finally:
+                _computing_part.reset(token)
+
+        return self._cached_call(  # type: ignore[no-any-return]
+            f"view:{name}", arguments, part, single_flight=True
+        )
 
     def _cached_call(
-        self, method: str, arguments: tuple[Any, ...], compute: Callable[[], Any]
+        self,
+        method: str,
+        arguments: tuple[Any, ...],
+        compute: Callable[[], Any],
+        *,
+        single_flight: bool = False,
     ) -> Any:
         key = self.key(method, arguments)
-        raw = self.store.get(key)
-        if raw is not None:
-            try:
-                value = pickle.loads(raw)
-            except Exception:  # noqa: BLE001 - a damaged or foreign entry is just a miss
-                value = _MISSING
+        value = self._lookup(key, near=True)
+        if value is not _MISSING:
+            return value
+        lock = f"{key}:computing"
+        if single_flight and not self.store.add(lock, b"1", SINGLE_FLIGHT_LOCK_S):
+            # Another worker is computing this very entry (twenty leaders opening the city
+            # before a meeting): wait for its result rather than compute it once more each.
+            value = self._await(key, lock)
             if value is not _MISSING:
-                self.hits += 1
                 return value
-        self.misses += 1
-        value = compute()
-        self.store.set(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), self.ttl_s)
+            single_flight = False  # it gave up or failed: compute, without taking a lock
+        try:
+            self.misses += 1
+            value = compute()
+            raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            self.store.set(key, raw, self.ttl_s)
+            if self.near is not None:
+                self.near.set(key, raw, self.near_ttl_s)
+            return value
+        finally:
+            if single_flight:
+                self.store.delete(lock)
+
+    def _lookup(self, key: str, *, near: bool) -> Any:
+        raw = self.near.get(key) if near and self.near is not None else None
+        if raw is None:
+            raw = self.store.get(key)
+            if raw is not None and self.near is not None:
+                self.near.set(key, raw, self.near_ttl_s)
+        if raw is None:
+            return _MISSING
+        try:
+            value = pickle.loads(raw)
+        except Exception:  # noqa: BLE001 - a damaged or foreign entry is just a miss
+            return _MISSING
+        self.hits += 1
         return value
+
+    def _await(self, key: str, lock: str) -> Any:
+        """The entry another worker is computing, once stored; ``_MISSING`` when it released
+        its lock without storing one or took longer than :data:`SINGLE_FLIGHT_WAIT_S`."""
+        deadline = time.monotonic() + SINGLE_FLIGHT_WAIT_S
+        while time.monotonic() < deadline:
+            time.sleep(SINGLE_FLIGHT_POLL_S)
+            value = self._lookup(key, near=False)
+            if value is not _MISSING:
+                self.waits += 1
+                return value
+            if self.store.get(lock) is None:
+                return self._lookup(key, near=False)  # stored just before the release, or failed
+        return _MISSING
 
 
 def remember(
@@ -357,8 +477,12 @@ def _cached_method(name: str) -> Callable[..., Any]:
     base = getattr(Repository, name)
     signature = inspect.signature(base)
 
+    part_local = name in PART_LOCAL_METHODS
+
     @functools.wraps(base)
     def method(self: CachedRepository, *args: Any, **kwargs: Any) -> Any:
+        if part_local and _computing_part.get():
+            return base(self, *args, **kwargs)
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         try:

@@ -6,9 +6,14 @@ is still a valid coverage (no gaps, no overlaps) at the precision the map draws.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 import shutil
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +22,14 @@ import shapely
 import sqlalchemy as sa
 
 from data import db, schema
-from data.cache import CachedRepository, LocalStore, RedisStore, make_store
+from data.cache import (
+    PART_LOCAL_METHODS,
+    SINGLE_FLIGHT_WAIT_S,
+    CachedRepository,
+    LocalStore,
+    RedisStore,
+    make_store,
+)
 from data.repository import Repository, UnknownUnit
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -296,3 +308,150 @@ def test_geo001_display_coverage_valid_per_sibling_group(tiny_repo: Repository) 
         if not shapely.coverage_is_valid(rounded, gap_width=5e-5):
             bad.append(parent)
     assert not bad, f"coverage broken at drawn precision under {bad[:5]}"
+
+
+def test_cache016_part_local_reads_are_stored_only_outside_a_remembered_part(
+    demo_copy: sa.Engine,
+) -> None:
+    store = LocalStore()
+    cached = CachedRepository(demo_copy, store, prefix=f"t{uuid.uuid4().hex}")
+    plain = Repository(demo_copy)
+    code = cached.root().code
+    entries = len(store)
+
+    def part() -> tuple[pd.DataFrame, pd.DataFrame]:
+        series = cached.case_series(code, START, END, "dispute")  # part-local: not stored
+        wide = cached.totals_over([code], [(START, END)])[0]  # shared with other parts: stored
+        return series, wide
+
+    series, wide = cached.remember("trends", ("a view",), part)
+    assert len(store) == entries + 2  # the part and the totals, not the series
+    pd.testing.assert_frame_equal(series, plain.case_series(code, START, END, "dispute"))
+    pd.testing.assert_frame_equal(wide, plain.totals([code], START, END))
+    again, _ = cached.remember("trends", ("a view",), part)
+    pd.testing.assert_frame_equal(again, series)
+    assert len(store) == entries + 2
+    # Read anywhere else (the wall screen, briefings) the same series is cached as before.
+    cached.case_series(code, START, END, "dispute")
+    assert len(store) == entries + 3
+    assert {"case_series", "patrol_totals_over", "risk_matrix"} <= PART_LOCAL_METHODS
+
+
+class CountingStore(LocalStore):
+    """A shared store that counts the round trips a worker makes to it."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock=clock)
+        self.gets = 0
+
+    def get(self, key: str) -> bytes | None:
+        self.gets += 1
+        return super().get(key)
+
+
+def test_cache017_a_near_copy_answers_without_a_round_trip_and_follows_the_version(
+    demo_copy: sa.Engine,
+) -> None:
+    clock = FakeClock()
+    shared = CountingStore(clock)
+    prefix = f"t{uuid.uuid4().hex}"
+    worker = CachedRepository(
+        demo_copy, shared, prefix=prefix, clock=clock, near=LocalStore(clock=clock), near_ttl_s=5
+    )
+    other = CachedRepository(demo_copy, shared, prefix=prefix, clock=clock)
+    code = worker.root().code
+    expected = Repository(demo_copy).children(code)
+
+    pd.testing.assert_frame_equal(worker.children(code), expected)  # miss: computed, stored
+    gets = shared.gets
+    for _ in range(3):
+        pd.testing.assert_frame_equal(worker.children(code), expected)
+    assert shared.gets == gets  # answered by the near copy
+    other.children(code)
+    assert (other.hits, other.misses) == (1, 0)  # the shared store has it too
+
+    gets = shared.gets
+    clock.now += 6  # past near_ttl_s: read from the shared store again, and kept near
+    worker.children(code)
+    worker.children(code)
+    assert shared.gets == gets + 1
+
+    with demo_copy.begin() as conn:  # new data: the near copy is not answered either
+        db.bump_data_version(conn)
+    worker.forget_version()
+    misses = worker.misses
+    worker.children(code)
+    assert worker.misses == misses + 1
+
+
+def _together(calls: list[Callable[[], object]]) -> list[object]:
+    """Run ``calls`` in threads that start at the same moment; their results in order."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> object:
+        start.wait()
+        return call()
+
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+@pytest.mark.parametrize("shared", ["local", "redis"])
+def test_cache018_a_view_asked_for_by_several_workers_at_once_is_computed_once(
+    demo_copy: sa.Engine, shared: str
+) -> None:
+    if shared == "redis":
+        store = make_store(REDIS_URL)
+        if not isinstance(store, RedisStore):
+            pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    else:
+        store = LocalStore()
+    prefix = f"shiyu-test-{uuid.uuid4().hex}"
+    workers = [CachedRepository(demo_copy, store, prefix=prefix) for _ in range(4)]
+    computed: list[int] = []
+
+    def slow_view() -> dict[str, object]:
+        computed.append(1)
+        time.sleep(0.3)  # long enough for every other worker to ask meanwhile
+        return {"title": "城市", "rows": list(range(5))}
+
+    got = _together([lambda w=w: w.remember("header", ("city",), slow_view) for w in workers])
+
+    assert len(computed) == 1
+    assert all(g == {"title": "城市", "rows": [0, 1, 2, 3, 4]} for g in got)
+    assert sum(w.waits for w in workers) == 3
+    assert store.get(f"{workers[0].key('view:header', ('city',))}:computing") is None  # released
+    if isinstance(store, RedisStore):
+        for key in store.client.scan_iter(f"{prefix}:*"):
+            store.client.delete(key)
+
+
+def test_cache019_when_the_computing_worker_fails_the_others_compute_themselves(
+    demo_copy: sa.Engine,
+) -> None:
+    store = LocalStore()
+    first, second = (CachedRepository(demo_copy, store) for _ in range(2))
+    calls: list[str] = []
+
+    def failing() -> str:
+        calls.append("first")
+        time.sleep(0.2)
+        raise RuntimeError("the database went away")
+
+    def working() -> str:
+        calls.append("second")
+        return "view"
+
+    def ask_first() -> object:
+        with contextlib.suppress(RuntimeError):
+            return first.remember("map", ("city",), failing)
+        return "failed"
+
+    def ask_second() -> object:
+        time.sleep(0.05)  # after the first took the lock
+        return second.remember("map", ("city",), working)
+
+    started = time.monotonic()
+    assert _together([ask_first, ask_second]) == ["failed", "view"]
+    assert calls == ["first", "second"]
+    assert time.monotonic() - started < SINGLE_FLIGHT_WAIT_S  # not waited out
