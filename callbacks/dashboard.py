@@ -17,6 +17,7 @@ logic directly; :func:`register` only wires them to the app.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -192,22 +193,57 @@ def resolve(services: Services, search: str | None, *, record: bool = False) -> 
     return state
 
 
-def _state(services: Services, store: dict | None) -> views.ViewState:
-    return resolve(services, (store or {}).get("search"))
+@dataclass(frozen=True)
+class Resolved:
+    """A view resolved (scope checked) once for a whole answer: its parts share the check.
+
+    Render functions take it in place of the ``STATE`` store; the browser can only send JSON,
+    never one of these.
+    """
+
+    search: str | None
+    state: views.ViewState
 
 
-Render = Callable[[Services, "dict | None"], tuple[Any, ...]]
+#: What render functions take: the ``STATE`` store (``{"search": …}``) or a :class:`Resolved`.
+Source = dict | Resolved | None
+
+
+def _state(services: Services, store: Source) -> views.ViewState:
+    if isinstance(store, Resolved):
+        return store.state
+    return resolve(services, _search(store))
+
+
+def _search(store: Source) -> str | None:
+    if isinstance(store, Resolved):
+        return store.search
+    return (store or {}).get("search")
+
+
+Render = Callable[[Services, Source], tuple[Any, ...]]
+
+
+#: What the trends and the panels show depends on these parts of the state only (they hold
+#: no links), so a change of metric, hotspots or map view leaves their remembered entries valid.
+TREND_FIELDS = ("unit", "period", "mom", "yoy", "anchor", "stream", "categories")
+PANEL_FIELDS = ("unit", "period", "mom", "yoy", "anchor")
 
 
 def remembered(
-    services: Services, name: str, render: Render, store: dict | None
+    services: Services,
+    name: str,
+    render: Render,
+    store: Source,
+    depends: tuple[str, ...] | None = None,
 ) -> tuple[Any, ...]:
     """``render(services, store)``, computed once per view and data version for all workers.
 
     Twenty leaders opening the same district before a meeting get one computation. The scope
     check runs first, on every request; the entry is keyed by the resolved state (unit, lineage,
-    periods, choices, messages), the viewer's root (the breadcrumb starts there) and the display
-    settings, so two jurisdictions never share an entry.
+    periods, choices, messages) or, with ``depends``, by those of its fields the part shows,
+    the viewer's root (the breadcrumb starts there) and the display settings, so two
+    jurisdictions never share an entry.
     """
     state = _state(services, store)
     settings = (
@@ -218,7 +254,8 @@ def remembered(
         services.tiles_crs,
         services.small_count_threshold,
     )
-    key = (scope.user_root(services), repr(state), settings)
+    shown = repr(state) if depends is None else repr([getattr(state, f) for f in depends])
+    key = (scope.user_root(services), shown, settings)
     return remember(
         services.repo, f"dashboard.{name}", key, lambda: _plain(render(services, store))
     )
@@ -229,7 +266,7 @@ def _plain(outputs: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(o.to_plotly_json() if isinstance(o, go.Figure) else o for o in outputs)
 
 
-def render_header(services: Services, store: dict | None) -> tuple[Any, ...]:
+def render_header(services: Services, store: Source) -> tuple[Any, ...]:
     """Title, freshness, alerts, breadcrumb, period label, KPI cards and footer."""
     state = _state(services, store)
     crumbs = [
@@ -266,7 +303,7 @@ def drill_target(state: views.ViewState) -> dict[str, str]:
     return {"unit": state.unit.code, "rest": state.search(unit=None).removeprefix("?")}
 
 
-def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
+def render_map(services: Services, store: Source) -> tuple[Any, ...]:
     """Map (or the ranked chart where there are no polygons), its notes, the ranking, and
     the :func:`drill_target` of a click on either."""
     state = _state(services, store)
@@ -359,7 +396,7 @@ def render_map(services: Services, store: dict | None) -> tuple[Any, ...]:
     )
 
 
-def render_trends(services: Services, store: dict | None) -> tuple[Any, ...]:
+def render_trends(services: Services, store: Source) -> tuple[Any, ...]:
     """Dispute and petition trends with last year and anomalies; the category breakdown."""
     state = _state(services, store)
     disputes = views.trend(services.repo, state, "dispute")
@@ -379,7 +416,7 @@ def render_trends(services: Services, store: dict | None) -> tuple[Any, ...]:
     )
 
 
-def render_panels(services: Services, store: dict | None) -> tuple[Any, ...]:
+def render_panels(services: Services, store: Source) -> tuple[Any, ...]:
     """Patrol effort and arrival rates; the five-domain × four-level risk matrix."""
     state = _state(services, store)
     patrol = views.patrol_panel(services.repo, state)
@@ -404,7 +441,7 @@ DOWNLOAD_GRAPHS = (
 )
 
 
-def render_downloads(services: Services, store: dict | None) -> tuple[Any, ...]:
+def render_downloads(services: Services, store: Source) -> tuple[Any, ...]:
     """The 导出简报 link and, for every graph of :data:`DOWNLOAD_GRAPHS`, a 2× PNG download
     named after what it shows (the config it would have; the page keeps each graph's config
     constant and takes only the file name, see :func:`download_names`)."""
@@ -418,7 +455,7 @@ def render_downloads(services: Services, store: dict | None) -> tuple[Any, ...]:
 
     stream = views.STREAM_CHOICES[state.stream]
     return (
-        export_href((store or {}).get("search")),
+        export_href(_search(store)),
         named(f"地图-{metric}", layout.MAP_CONFIG),
         named(f"排名-{metric}", layout.GRAPH_CONFIG),
         named("矛盾纠纷受理趋势", layout.GRAPH_CONFIG),
@@ -429,7 +466,7 @@ def render_downloads(services: Services, store: dict | None) -> tuple[Any, ...]:
     )
 
 
-def download_names(services: Services, store: dict | None) -> tuple[str, dict[str, str]]:
+def download_names(services: Services, store: Source) -> tuple[str, dict[str, str]]:
     """The 导出简报 link and ``{graph id: PNG file name}`` for the view in ``store``."""
     href, *configs = render_downloads(services, store)
     names = {
@@ -454,7 +491,7 @@ def register(app: Dash, services: Services) -> None:
         # grows with the square of the number of components a callback adds. Converted before
         # the view is remembered (under its own name: a cached entry has one shape), so a
         # cached view is sent as it is.
-        def converted(services: Services, store: dict | None) -> tuple[Any, ...]:
+        def converted(services: Services, store: Source) -> tuple[Any, ...]:
             outputs = render(services, store)
             return tuple(
                 layout.static_tree(out) if i in positions else out for i, out in enumerate(outputs)
@@ -506,10 +543,11 @@ def register(app: Dash, services: Services) -> None:
     # One answer for the whole view: each callback answer costs the browser a few renderer
     # cycles (loading states, prop updates, a commit), and each cycle waits for the map's
     # frame on a busy main thread. The parts are computed and remembered separately.
-    parts: tuple[tuple[str, Render, tuple[Output, ...]], ...] = (
+    parts: tuple[tuple[str, Render, tuple[str, ...] | None, tuple[Output, ...]], ...] = (
         (
             "header.static",
             _static(render_header, 5),
+            None,
             (
                 Output(Ids.TITLE, "children"),
                 Output(Ids.FRESHNESS, "children"),
@@ -523,6 +561,7 @@ def register(app: Dash, services: Services) -> None:
         (
             "map.static",
             _static(render_map, 7),
+            None,
             (
                 Output(Ids.MAP, "figure"),
                 Output(Ids.MAP_BOX, "style"),
@@ -538,6 +577,7 @@ def register(app: Dash, services: Services) -> None:
         (
             "trends",
             render_trends,
+            TREND_FIELDS,
             (
                 Output(Ids.TREND_DISPUTE_TITLE, "children"),
                 Output(Ids.TREND_DISPUTE, "figure"),
@@ -551,6 +591,7 @@ def register(app: Dash, services: Services) -> None:
         (
             "panels.static",
             _static(render_panels, 1, 3),
+            PANEL_FIELDS,
             (
                 Output(Ids.PATROL, "figure"),
                 Output(Ids.PATROL_RATES, "children"),
@@ -561,7 +602,7 @@ def register(app: Dash, services: Services) -> None:
     )
 
     @app.callback(
-        *(output for _name, _render, outputs in parts for output in outputs),
+        *(output for *_part, outputs in parts for output in outputs),
         # Not the graphs' config: a changed config makes plotly.js rebuild the graph (and map).
         Output(Ids.EXPORT, "href"),
         Output(Ids.DOWNLOAD_NAMES, "data"),
@@ -571,10 +612,12 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def _view(store: dict | None) -> tuple[Any, ...]:
+        search = (store or {}).get("search")
+        resolved = Resolved(search, resolve(services, search))
         out: list[Any] = []
-        for name, render, _outputs in parts:
-            out.extend(remembered(services, name, render, store))
-        return (*out, *download_names(services, store))
+        for name, render, depends, _outputs in parts:
+            out.extend(remembered(services, name, render, resolved, depends))
+        return (*out, *download_names(services, resolved))
 
     # assets/downloads.js names the camera button's PNG from this store when it is clicked.
     app.clientside_callback(

@@ -96,3 +96,70 @@ def test_cb203_a_view_remembered_for_the_city_is_never_shown_to_a_district_user(
     assert len(calls) == 2  # the district user's request was computed, not taken from the city's
     assert len(city_crumbs.children) == 2 and len(crumbs.children) == 1
     assert "无权查看" in str(alerts)
+
+
+def test_cb204_a_metric_or_hotspot_change_recomputes_only_the_parts_that_show_it(
+    cached: CachedRepository, tiny_repo: Repository
+) -> None:
+    """The trends and panels are keyed by what they show; the header and map hold links to
+    the whole query, so they follow every change."""
+    root = cached.root().code
+    services = Services(
+        repo=cached, title="t", data_source="s", is_demo=True, current_user=_as(root)
+    )
+    plain = Services(**{**services.__dict__, "repo": tiny_repo})
+    depends = {"header": None, "map": None, "trends": cb.TREND_FIELDS, "panels": cb.PANEL_FIELDS}
+    calls: dict[str, list[str]] = {name: [] for name in RENDERS}
+    searches = ["?period=month", "?period=month&metric=petition_received", "?period=month&hot=1"]
+    for search in searches:
+        for name, render in RENDERS.items():
+            got = cb.remembered(
+                services, name, _counting(render, calls[name]), {"search": search}, depends[name]
+            )
+            # Whatever was reused is what this view would draw.
+            assert to_json(list(got)) == to_json(list(render(plain, {"search": search})))
+    assert {name: len(c) for name, c in calls.items()} == {
+        "header": 3,
+        "map": 3,
+        "trends": 1,
+        "panels": 1,
+    }
+    # A new period or stream is computed again.
+    cb.remembered(
+        services,
+        "trends",
+        _counting(cb.render_trends, calls["trends"]),
+        {"search": "?period=year"},
+        cb.TREND_FIELDS,
+    )
+    cb.remembered(
+        services,
+        "trends",
+        _counting(cb.render_trends, calls["trends"]),
+        {"search": "?period=month&stream=petition"},
+        cb.TREND_FIELDS,
+    )
+    assert len(calls["trends"]) == 3
+
+
+def test_cb205_a_resolved_view_is_rendered_without_another_scope_check(
+    tiny_repo: Repository,
+) -> None:
+    """The view callback checks the scope once and hands the parts a Resolved view."""
+    root = tiny_repo.root().code
+    checks: list[str] = []
+
+    def who() -> Principal:
+        checks.append("asked")
+        return Principal("view-cache-tester", "leader", root)
+
+    services = Services(repo=tiny_repo, title="t", data_source="s", is_demo=True, current_user=who)
+    search = "?period=month"
+    resolved = cb.Resolved(search, cb.resolve(services, search))
+    expected = [render(services, {"search": search}) for render in RENDERS.values()]
+    asked = len(checks)
+    got = [render(services, resolved) for render in RENDERS.values()]
+    assert len(checks) == asked  # no part asked for the principal again
+    assert to_json(got) == to_json(expected)
+    href, _names = cb.download_names(services, resolved)
+    assert href == cb.download_names(services, {"search": search})[0]
