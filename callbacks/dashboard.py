@@ -288,7 +288,7 @@ def render_header(services: Services, store: Source) -> tuple[Any, ...]:
         layout.alerts(messages),
         layout.breadcrumb(crumbs),
         period_label,
-        layout.kpi_cards(groups),
+        layout.static_tree(layout.kpi_cards(groups)),
         layout.footer(services.data_source, freshness, services.is_demo),
     )
 
@@ -324,8 +324,8 @@ def render_map(services: Services, store: Source) -> tuple[Any, ...]:
     map_title = f"{scope} · {mv.metric_label}"
     hrefs = {code: state.search(unit=code) for code in table["code"]}
     ranking_title = f"{scope}排名 · {mv.metric_label}"
-    ranking = layout.ranking_table(
-        table, hrefs, metric_label=mv.metric_label, highlight=mv.selected_code
+    ranking = layout.static_tree(
+        layout.ranking_table(table, hrefs, metric_label=mv.metric_label, highlight=mv.selected_code)
     )
 
     if state.hotspots:
@@ -423,9 +423,9 @@ def render_panels(services: Services, store: Source) -> tuple[Any, ...]:
     risk = views.risk_panel(services.repo, state)
     return (
         charts.patrol_figure(patrol.series, patrol.freq, height=230),
-        layout.patrol_rates(patrol.rates),
+        layout.static_tree(layout.patrol_rates(patrol.rates)),
         charts.risk_matrix_figure(risk.matrix, height=230),
-        layout.risk_summary(risk.by_level),
+        layout.static_tree(layout.risk_summary(risk.by_level)),
     )
 
 
@@ -485,20 +485,6 @@ def register(app: Dash, services: Services) -> None:
     control_outputs = [Output(cid, prop) for cid, prop in CONTROLS]
     control_inputs = [Input(cid, prop) for cid, prop in CONTROLS]
 
-    def _static(render: Render, *positions: int) -> Render:
-        # The big static parts (KPI cards, ranking table, rates, risk tiles: ~580 components
-        # per view) go to the page as one layout.StaticTree each: the Dash 4 renderer's cost
-        # grows with the square of the number of components a callback adds. Converted before
-        # the view is remembered (under its own name: a cached entry has one shape), so a
-        # cached view is sent as it is.
-        def converted(services: Services, store: Source) -> tuple[Any, ...]:
-            outputs = render(services, store)
-            return tuple(
-                layout.static_tree(out) if i in positions else out for i, out in enumerate(outputs)
-            )
-
-        return converted
-
     # Navigation in the browser (assets/navigation.js): a click on the map or the ranked
     # chart writes the URL; every URL change is copied into STATE, which asks for the view.
     app.clientside_callback(
@@ -545,8 +531,8 @@ def register(app: Dash, services: Services) -> None:
     # frame on a busy main thread. The parts are computed and remembered separately.
     parts: tuple[tuple[str, Render, tuple[str, ...] | None, tuple[Output, ...]], ...] = (
         (
-            "header.static",
-            _static(render_header, 5),
+            "header",
+            render_header,
             None,
             (
                 Output(Ids.TITLE, "children"),
@@ -559,8 +545,8 @@ def register(app: Dash, services: Services) -> None:
             ),
         ),
         (
-            "map.static",
-            _static(render_map, 7),
+            "map",
+            render_map,
             None,
             (
                 Output(Ids.MAP, "figure"),
@@ -589,8 +575,8 @@ def register(app: Dash, services: Services) -> None:
             ),
         ),
         (
-            "panels.static",
-            _static(render_panels, 1, 3),
+            "panels",
+            render_panels,
             PANEL_FIELDS,
             (
                 Output(Ids.PATROL, "figure"),

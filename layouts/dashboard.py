@@ -9,7 +9,6 @@ from :func:`crumb_id`, :func:`rank_row_id` and :func:`kpi_id`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -22,6 +21,7 @@ from dash.development.base_component import Component
 from data.indicators import METRIC_CHOICES, Change
 from data.periods import PERIOD_CHOICES
 from data.views import DEFAULT_METRIC, DEFAULT_PERIOD, STREAM_CHOICES, KpiGroup
+from layouts.elements import El, col_class, h, link, progress
 from layouts.figures.download import export_href, graph_config
 from layouts.figures.theme import RISK_COLOURS
 
@@ -380,11 +380,12 @@ def validation_layout() -> html.Div:
 class StaticTree(Component):
     """A tree of plain HTML elements (and client-side links) drawn by one Dash component.
 
-    The KPI cards, the ranking table, the arrival rates and the risk tiles are ~580
-    ``html.*``/``dcc.Link``/``dbc.*`` components per view. The Dash 4 renderer dispatches one
+    The KPI cards, the ranking table, the arrival rates and the risk tiles are ~580 elements
+    per view. As Dash components, the Dash 4 renderer would dispatch one
     Redux action for every component a callback adds, and every action runs the selector of
     every mounted component, so the cost grows with the square of their number (≈1 s of
     script per drill on the city). None of them is the input or output of a callback, so
+    their builders write :class:`layouts.elements.El` trees and
     :func:`callbacks.dashboard.register` sends each part as one JSON tree (:func:`static_tree`)
     that ``assets/static_tree.js`` (``window.shiyu.StaticTree``) turns into React elements.
 
@@ -413,127 +414,9 @@ class StaticTree(Component):
         super().__init__(**args)
 
 
-# Props of html.* components that are Dash machinery, not HTML.
-_DASH_ONLY = {"n_clicks", "n_clicks_timestamp", "disable_n_clicks", "loading_state", "key"}
-_BREAKPOINTS = ("xs", "sm", "md", "lg", "xl", "xxl")
-
-
-def _dom_id(value: Any) -> str:
-    """An id as Dash writes it into the DOM (dict ids: JSON with sorted keys)."""
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return str(value)
-
-
-def _props(component: Component, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The props to put on the element (``class_name`` merged into ``className``).
-
-    Read from the attributes the component was given, in its props' order, as
-    ``to_plotly_json`` does, without its per-attribute wildcard scan (a view converts ~350
-    components).
-    """
-    given = vars(component)
-    out: dict[str, Any] = {}
-    for key in _prop_order(component, given):
-        value = given[key]
-        if key == "children" or key in skip or key in _DASH_ONLY or value is None:
-            continue
-        if key == "class_name":  # dash-bootstrap-components' alias
-            key, value = "className", " ".join(filter(None, (out.get("className"), value)))
-        out[key] = _dom_id(value) if key == "id" else value
-    return out
-
-
-def _prop_order(component: Component, given: dict[str, Any]) -> list[str]:
-    """The props ``component`` was given, in the order ``to_plotly_json`` lists them."""
-    names = [p for p in component._prop_names if p in given]
-    wildcards = component._valid_wildcard_attributes
-    if wildcards:
-        names += [k for k in given if k.startswith(tuple(wildcards)) and k not in names]
-    return names
-
-
-def _refuse(node: Component, *props: str) -> None:
-    """Props that would change the markup or behaviour and that :func:`static_tree` does not
-    reproduce."""
-    used = [p for p in props if getattr(node, p, None) not in (None, False, "")]
-    if used:
-        raise TypeError(f"static_tree: {node._type} with {', '.join(used)} is not supported")
-
-
-def _col_class(col: dbc.Col) -> str:
-    classes = []
-    for bp in reversed(_BREAKPOINTS):  # the order dash-bootstrap-components writes them in
-        size = getattr(col, bp, None)
-        if size is None:
-            continue
-        infix = "" if bp == "xs" else f"-{bp}"
-        if isinstance(size, dict):
-            raise TypeError("static_tree: dict column sizes are not supported")
-        classes.append(f"col{infix}" if size is True or size == "" else f"col{infix}-{size}")
-    return " ".join(classes or ["col"])
-
-
-def _js_number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _progress(bar: dbc.Progress) -> dict[str, Any]:
-    """``dbc.Progress`` (a single bar) as the markup dash-bootstrap-components writes."""
-    _refuse(bar, "children", "label", "striped", "animated", "bar", "hide_label", "style")
-    value = float(getattr(bar, "value", None) or 0)
-    lo, hi = float(getattr(bar, "min", None) or 0), float(getattr(bar, "max", None) or 100)
-    width = round((value - lo) / (hi - lo) * 100, 3)
-    color = getattr(bar, "color", None)
-    inner = {
-        "role": "progressbar",
-        "className": "progress-bar" + (f" bg-{color}" if color else ""),
-        "aria-valuenow": _js_number(value),
-        "aria-valuemin": _js_number(lo),
-        "aria-valuemax": _js_number(hi),
-        "style": {"width": f"{_js_number(width)}%"},
-    }
-    given = _props(bar, skip=("value", "min", "max", "color"))
-    outer = {**given, "className": " ".join(c for c in (given.get("className"), "progress") if c)}
-    return {"t": "div", "p": outer, "c": [{"t": "div", "p": inner, "c": []}]}
-
-
-def _tree(node: Any) -> Any:
-    if node is None or isinstance(node, bool):
-        return None
-    if isinstance(node, str | int | float):
-        return str(node)
-    if isinstance(node, list | tuple):
-        return [_tree(child) for child in node]
-    if not isinstance(node, Component):
-        raise TypeError(f"static_tree: cannot draw {type(node).__name__}")
-    children = _tree(getattr(node, "children", None))
-    kids = children if isinstance(children, list) else [children]
-    if isinstance(node, dcc.Link):
-        _refuse(node, "refresh", "target")
-        return {"t": "link", "p": _props(node), "c": kids}
-    if isinstance(node, dbc.Row):
-        _refuse(node, "align", "justify")
-        props = _props(node)
-        props["className"] = " ".join(c for c in (props.get("className"), "row") if c)
-        return {"t": "div", "p": props, "c": kids}
-    if isinstance(node, dbc.Progress):
-        return _progress(node)
-    if isinstance(node, dbc.Col):
-        _refuse(node, "width", "align", "order", "offset")
-        props = _props(node, skip=_BREAKPOINTS)
-        props["className"] = " ".join(c for c in (props.get("className"), _col_class(node)) if c)
-        return {"t": "div", "p": props, "c": kids}
-    if node._namespace != "dash_html_components":
-        raise TypeError(f"static_tree: cannot draw {node._namespace}.{node._type}")
-    return {"t": node._type.lower(), "p": _props(node), "c": kids}
-
-
-def static_tree(component: Component, id: str | None = None) -> StaticTree:  # noqa: A002
-    """``component`` (``html.*``, ``dcc.Link``, ``dbc.Row``/``Col``/``Progress``) as one
-    :class:`StaticTree`: same elements, classes, ids and links in the page, one Dash component.
-    """
-    return StaticTree(id=id, tree=_tree(component))
+def static_tree(element: El, id: str | None = None) -> StaticTree:  # noqa: A002
+    """``element`` (built with :mod:`layouts.elements`) as one :class:`StaticTree`."""
+    return StaticTree(id=id, tree=element.tree())
 
 
 # ---------------------------------------------------------------------------------------
@@ -566,7 +449,7 @@ def breadcrumb(items: Sequence[tuple[str, str, str, str | None]]) -> html.Ol:
     return html.Ol(lis, className="breadcrumb mb-0")
 
 
-def _change(label: str, change: Change, *, compact: bool = False) -> html.Span:
+def _change(label: str, change: Change, *, compact: bool = False) -> El:
     if change.favourable is None:
         cls = "chg chg-flat"
     else:
@@ -575,74 +458,70 @@ def _change(label: str, change: Change, *, compact: bool = False) -> html.Span:
     if compact and change.kind == "pp":
         # Narrow cards: the table's footnote says rate changes are percentage points.
         text = text.removesuffix("个百分点")
-    parts: list[Any] = [html.Span(label, className="chg-label")] if label else []
-    return html.Span([*parts, text], className=cls, title=change.text)
+    parts: list[Any] = [h("span", label, className="chg-label")] if label else []
+    return h("span", [*parts, text], className=cls, title=change.text)
 
 
-def kpi_cards(groups: Sequence[KpiGroup]) -> dbc.Row:
+#: ``dbc.Col(xs=12, md=6, lg=4, xl=True)``: five cards in a row on a wide screen.
+_KPI_COL = col_class(xs=12, md=6, lg=4, xl=True)
+
+
+def kpi_cards(groups: Sequence[KpiGroup]) -> El:
     """The five KPI cards: a headline figure with 环比/同比, then a compact table."""
     cols = []
     for group in groups:
         head = group.headline
-        headline = html.Div(
+        headline = h(
+            "div",
             [
-                html.Div(head.label, className="kpi-head-label", title=head.caliber),
-                html.Div(
+                h("div", head.label, className="kpi-head-label", title=head.caliber),
+                h(
+                    "div",
                     [
-                        html.Span(head.text, id=kpi_id(head.key), className="kpi-value"),
-                        html.Span(head.unit if head.kind == "count" else "", className="kpi-unit"),
+                        h("span", head.text, id=kpi_id(head.key), className="kpi-value"),
+                        h("span", head.unit if head.kind == "count" else "", className="kpi-unit"),
                     ],
                     className="kpi-value-line",
                 ),
-                html.Div(
-                    [_change("环比", head.mom), _change("同比", head.yoy)], className="kpi-changes"
+                h(
+                    "div",
+                    [_change("环比", head.mom), _change("同比", head.yoy)],
+                    className="kpi-changes",
                 ),
             ],
             className="kpi-headline",
         )
         rows = [
-            html.Tr(
+            h(
+                "tr",
                 [
-                    html.Td(k.label, title=k.caliber, className="kpi-label"),
-                    html.Td(k.text, id=kpi_id(k.key), className="kpi-num"),
-                    html.Td(_change("", k.mom, compact=True)),
-                    html.Td(_change("", k.yoy, compact=True)),
-                ]
+                    h("td", k.label, title=k.caliber, className="kpi-label"),
+                    h("td", k.text, id=kpi_id(k.key), className="kpi-num"),
+                    h("td", _change("", k.mom, compact=True)),
+                    h("td", _change("", k.yoy, compact=True)),
+                ],
             )
             for k in group.items[1:]
         ]
-        table = html.Table(
+        table = h(
+            "table",
             [
-                html.Thead(
-                    html.Tr([html.Th("指标"), html.Th("数值"), html.Th("环比"), html.Th("同比")])
+                h(
+                    "thead",
+                    h("tr", [h("th", "指标"), h("th", "数值"), h("th", "环比"), h("th", "同比")]),
                 ),
-                html.Tbody(rows),
+                h("tbody", rows),
             ],
             className="kpi-table",
         )
-        cols.append(
-            dbc.Col(
-                html.Section(
-                    [
-                        html.Div(
-                            [
-                                html.Span(_GROUP_ICONS.get(group.key, "■"), className="kpi-icon"),
-                                group.title,
-                            ],
-                            className="kpi-title",
-                        ),
-                        headline,
-                        table,
-                    ],
-                    className=f"kpi-card kpi-{group.key}",
-                ),
-                xs=12,
-                md=6,
-                lg=4,
-                xl=True,
-            )
+        title = h(
+            "div",
+            [h("span", _GROUP_ICONS.get(group.key, "■"), className="kpi-icon"), group.title],
+            className="kpi-title",
         )
-    return dbc.Row(cols, className="g-2 kpi-row")
+        card = h("section", [title, headline, table], className=f"kpi-card kpi-{group.key}")
+        cols.append(h("div", card, className=_KPI_COL))
+    return h("div", cols, className="g-2 kpi-row row")
 
 
 def ranking_table(
@@ -652,7 +531,7 @@ def ranking_table(
     metric_label: str,
     highlight: str | None = None,
     drillable: bool = True,
-) -> html.Div | html.Table:
+) -> El:
     """Children ranked by the metric; each row links to (drills into) its unit.
 
     Parameters
@@ -670,7 +549,7 @@ def ranking_table(
         Rows are links.
     """
     if frame.empty:
-        return html.Div("无下级单位。", className="muted p-2")
+        return h("div", "无下级单位。", className="muted p-2")
     ordered = frame.sort_values(["value", "name"], ascending=[False, True], na_position="last")
     top = pd.to_numeric(ordered["value"], errors="coerce").max()
     rows = []
@@ -680,54 +559,53 @@ def ranking_table(
         fav = row.mom_favourable
         chg_cls = "chg-flat" if fav is None or pd.isna(fav) else ("chg-good" if fav else "chg-bad")
         name: Any = (
-            dcc.Link(row.name, href=hrefs[row.code], className="stretched-link rank-link")
+            link(row.name, hrefs[row.code], className="stretched-link rank-link")
             if drillable and row.code in hrefs
             else row.name
         )
         hot = getattr(row, "hotspot", None)
         badge = None
         if isinstance(hot, str) and hot.startswith(("热点", "冷点")):
-            badge = html.Span(
-                hot[:2], className="hot-badge " + ("hot" if hot[0] == "热" else "cold"), title=hot
+            badge = h(
+                "span",
+                hot[:2],
+                className="hot-badge " + ("hot" if hot[0] == "热" else "cold"),
+                title=hot,
             )
         rank = "—" if pd.isna(row.rank) else f"{int(row.rank)}"
+        bar = h(
+            "div",
+            h("div", className="rank-bar-fill", style={"width": f"{width:.1f}%"}),
+            className="rank-bar",
+        )
         rows.append(
-            html.Tr(
+            h(
+                "tr",
                 [
-                    html.Td(
-                        html.Span(rank, className=f"rank-no rank-{rank}"), className="rank-col"
+                    h(
+                        "td",
+                        h("span", rank, className=f"rank-no rank-{rank}"),
+                        className="rank-col",
                     ),
-                    html.Td([name, badge], className="rank-name"),
-                    html.Td(
-                        html.Div(
-                            html.Div(className="rank-bar-fill", style={"width": f"{width:.1f}%"}),
-                            className="rank-bar",
-                        ),
-                        className="rank-bar-col",
-                    ),
-                    html.Td(row.text, className="rank-value"),
-                    html.Td(row.mom_text, className=f"rank-mom chg {chg_cls}"),
+                    h("td", [name, badge], className="rank-name"),
+                    h("td", bar, className="rank-bar-col"),
+                    h("td", row.text, className="rank-value"),
+                    h("td", row.mom_text, className=f"rank-mom chg {chg_cls}"),
                 ],
                 id=rank_row_id(row.code),
                 className="rank-row" + (" rank-current" if row.code == highlight else ""),
             )
         )
-    return html.Table(
+    head = h(
+        "tr",
         [
-            html.Thead(
-                html.Tr(
-                    [
-                        html.Th("排名"),
-                        html.Th("单位"),
-                        html.Th(metric_label, colSpan=2, className="text-end"),
-                        html.Th("环比", className="text-end"),
-                    ]
-                )
-            ),
-            html.Tbody(rows),
+            h("th", "排名"),
+            h("th", "单位"),
+            h("th", metric_label, colSpan=2, className="text-end"),
+            h("th", "环比", className="text-end"),
         ],
-        className="rank-table",
     )
+    return h("table", [h("thead", head), h("tbody", rows)], className="rank-table")
 
 
 def map_note(lines: Sequence[Any], method: str | None = None) -> list[Any]:
@@ -751,51 +629,42 @@ def trend_note(anomaly_count: int, rule: str) -> list[Any]:
     ]
 
 
-def patrol_rates(rates: Sequence[Any]) -> html.Div:
+def patrol_rates(rates: Sequence[Any]) -> El:
     """1/3/5-minute arrival rates as progress bars, with 环比/同比."""
     items = []
     for k in rates:
         pct = 0.0 if k.value is None else max(0.0, min(100.0, float(k.value)))
-        items.append(
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Span(k.label, title=k.caliber),
-                            html.Strong(k.text, id=kpi_id(k.key + "-bar")),
-                        ],
-                        className="rate-head",
-                    ),
-                    dbc.Progress(
-                        value=pct, className="rate-bar", color="success" if pct >= 80 else "info"
-                    ),
-                    html.Div(
-                        [_change("环比", k.mom), _change("同比", k.yoy)], className="kpi-changes"
-                    ),
-                ],
-                className="rate-item",
-            )
+        head = h(
+            "div",
+            [h("span", k.label, title=k.caliber), h("strong", k.text, id=kpi_id(k.key + "-bar"))],
+            className="rate-head",
         )
-    return html.Div(items, className="rates")
+        bar = progress(pct, color="success" if pct >= 80 else "info", class_name="rate-bar")
+        changes = h(
+            "div", [_change("环比", k.mom), _change("同比", k.yoy)], className="kpi-changes"
+        )
+        items.append(h("div", [head, bar, changes], className="rate-item"))
+    return h("div", items, className="rates")
 
 
-def risk_summary(by_level: Mapping[str, tuple[int, int]]) -> html.Div:
+def risk_summary(by_level: Mapping[str, tuple[int, int]]) -> El:
     """Open (at period end) and new (within period) risks per level, as four coloured tiles."""
     labels = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
     tiles = []
     for level, (open_end, new) in by_level.items():
         tiles.append(
-            html.Div(
+            h(
+                "div",
                 [
-                    html.Div(f"{labels.get(level, level)}风险", className="risk-name"),
-                    html.Div(f"{open_end:,}", className="risk-open"),
-                    html.Div(f"在册 · 期内新增{new:,}", className="risk-new"),
+                    h("div", f"{labels.get(level, level)}风险", className="risk-name"),
+                    h("div", f"{open_end:,}", className="risk-open"),
+                    h("div", f"在册 · 期内新增{new:,}", className="risk-new"),
                 ],
                 className="risk-tile",
                 style={"borderLeftColor": RISK_COLOURS.get(level, "#999")},
             )
         )
-    return html.Div(tiles, className="risk-tiles")
+    return h("div", tiles, className="risk-tiles")
 
 
 def footer(data_source: str, freshness: str, is_demo: bool) -> list[Any]:

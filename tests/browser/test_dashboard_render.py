@@ -199,36 +199,38 @@ def test_dr004_a_drill_asks_for_the_view_at_once(dashboard_page, tiny_repo) -> N
     ]
 
 
-def test_dr003_static_tree_keeps_ids_classes_and_refuses_what_it_cannot_draw() -> None:
-    import dash_bootstrap_components as dbc
-    from dash import dcc, html
-
+def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> None:
     from layouts.dashboard import kpi_id, static_tree
+    from layouts.elements import col_class, h, link, progress
 
-    tree = static_tree(
-        dbc.Row(
-            dbc.Col(
-                html.Td([dcc.Link("甲", href="?unit=1", className="rank-link"), None, 3]),
-                xs=12,
-                xl=True,
-                class_name="extra",
-            ),
-            className="g-2",
-        )
-    ).tree
-    assert tree["p"]["className"] == "g-2 row"
-    col = tree["c"][0]
-    assert col["p"]["className"] == "extra col-xl col-12"
-    td = col["c"][0]
-    assert td["c"] == [
+    cell = h("td", [link("甲", "?unit=1", className="rank-link"), None, 3, False])
+    col = h("div", cell, className="extra " + col_class(xs=12, xl=True))
+    tree = static_tree(h("div", col, className="g-2 row", title=None)).tree
+    assert tree["p"] == {"className": "g-2 row"}  # a prop given as None is left out
+    assert tree["c"][0]["p"]["className"] == "extra col-xl col-12"
+    assert tree["c"][0]["c"][0]["c"] == [
         {"t": "link", "p": {"href": "?unit=1", "className": "rank-link"}, "c": ["甲"]},
         None,
         "3",
+        None,
     ]
-    assert (
-        static_tree(html.Span("x", id=kpi_id("a"))).tree["p"]["id"]
-        == '{"key":"a","type":"dash-kpi"}'
+    assert col_class(xs=12, md=6, lg=4, xl=True) == "col-xl col-lg-4 col-md-6 col-12"
+    assert col_class() == "col"
+    # Dash pattern ids as Dash writes them into the page (sorted keys), readable as attributes.
+    span = h("span", "x", id=kpi_id("a"))
+    assert static_tree(span).tree["p"]["id"] == '{"key":"a","type":"dash-kpi"}'
+    assert span.id == kpi_id("a") and span.children == "x"
+    with pytest.raises(AttributeError):
+        _ = span.href
+    # dbc.Progress(value=62.5, color="info", className="rate-bar")'s markup.
+    bar = progress(62.5, color="info", class_name="rate-bar").tree()
+    assert bar["p"] == {"className": "rate-bar progress"}
+    inner = bar["c"][0]["p"]
+    assert inner["className"] == "progress-bar bg-info" and inner["style"] == {"width": "62.5%"}
+    assert (inner["aria-valuenow"], inner["aria-valuemin"], inner["aria-valuemax"]) == (
+        "62.5",
+        "0",
+        "100",
     )
-    for bad in (dcc.Link("x", href="/", target="_blank"), dbc.Col(width=4), dcc.Graph()):
-        with pytest.raises(TypeError):
-            static_tree(bad)
+    with pytest.raises(TypeError, match="cannot draw"):
+        h("div", object()).tree()

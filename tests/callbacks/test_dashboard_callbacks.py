@@ -97,7 +97,7 @@ def test_cb004_render_header_breadcrumb_and_alerts(services, tiny_repo) -> None:
     assert views.parse_search(link.href)["unit"] == root.code
     assert items[1].children.children == tiny_repo.unit(child).name
     assert "环比" in period_label
-    assert len(kpis.children) == 5
+    assert len(kpis.tree["c"]) == 5
     assert any("示例数据" in getattr(p, "children", "") for p in footer)
 
     _, _, alerts, crumbs, *_ = cb.render_header(services, {"search": "?unit=000"})
@@ -162,7 +162,7 @@ def test_cb008_trends_and_panels(services) -> None:
     patrol, rates, risk, tiles = cb.render_panels(services, {"search": ""})
     assert patrol["data"][0]["name"] == "巡逻组次"
     assert risk["data"][0]["type"] == "heatmap"
-    assert len(rates.children) == 3 and len(tiles.children) == 4
+    assert len(rates.tree["c"]) == 3 and len(tiles.tree["c"]) == 4
 
 
 def test_cb009_category_options(services) -> None:
