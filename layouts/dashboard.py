@@ -381,13 +381,13 @@ class StaticTree(Component):
     """A tree of plain HTML elements (and client-side links) drawn by one Dash component.
 
     The KPI cards, the ranking table, the arrival rates and the risk tiles are ~580 elements
-    per view. As Dash components, the Dash 4 renderer would dispatch one
-    Redux action for every component a callback adds, and every action runs the selector of
-    every mounted component, so the cost grows with the square of their number (≈1 s of
-    script per drill on the city). None of them is the input or output of a callback, so
-    their builders write :class:`layouts.elements.El` trees and
-    :func:`callbacks.dashboard.register` sends each part as one JSON tree (:func:`static_tree`)
-    that ``assets/static_tree.js`` (``window.shiyu.StaticTree``) turns into React elements.
+    per view. Sent as Dash components, each would cost the Dash 4 renderer a Redux action that
+    runs the selector of every mounted component, so the cost would grow with the square of
+    their number (≈1 s of script per drill on the city). None of them is the input or output
+    of a callback, so their builders write :class:`layouts.elements.El` trees and the render
+    functions of :mod:`callbacks.dashboard` send each part as one JSON tree
+    (:func:`static_tree`) that ``assets/static_tree.js`` (``window.shiyu.StaticTree``) turns
+    into React elements.
 
     Keyword arguments
     -----------------
