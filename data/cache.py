@@ -92,6 +92,9 @@ SINGLE_FLIGHT_POLL_S = 0.01
 _MISSING = object()
 T = TypeVar("T")
 _computing_part: ContextVar[bool] = ContextVar("shiyu_computing_part", default=False)
+#: While a view part is computed, the entries its reads would store, sent to the shared store
+#: together with the part's own entry (one round trip for all of them instead of one each).
+_held_back: ContextVar[list[tuple[str, bytes]] | None] = ContextVar("shiyu_held_back", default=None)
 
 
 class CacheStore(Protocol):
@@ -106,6 +109,15 @@ class CacheStore(Protocol):
         ...
 
     def delete(self, key: str) -> None: ...
+
+    def get_or_add(self, key: str, lock: str, ttl_s: float) -> tuple[bytes | None, bool]:
+        """``key``'s value; when it holds none, :meth:`add` ``lock`` too. One round trip:
+        (value, whether the lock was taken)."""
+        ...
+
+    def set_many(self, items: list[tuple[str, bytes]], ttl_s: float, release: str = "") -> None:
+        """Store ``items`` and delete ``release`` (a lock), in one round trip."""
+        ...
 
     def describe(self) -> str: ...
 
@@ -156,6 +168,17 @@ class LocalStore:
             self._put(key, value, ttl_s)
             return True
 
+    def get_or_add(self, key: str, lock: str, ttl_s: float) -> tuple[bytes | None, bool]:
+        value = self.get(key)
+        return value, value is None and self.add(lock, b"1", ttl_s)
+
+    def set_many(self, items: list[tuple[str, bytes]], ttl_s: float, release: str = "") -> None:
+        with self._lock:
+            for key, value in items:
+                self._put(key, value, ttl_s)
+            if release in self._entries:
+                self._drop(release)
+
     def _put(self, key: str, value: bytes, ttl_s: float) -> None:
         if len(value) > self.max_bytes:
             return
@@ -182,6 +205,16 @@ class LocalStore:
         return f"local (per process, {self.max_bytes // (1024 * 1024)} MB)"
 
 
+#: Redis script for :meth:`RedisStore.get_or_add`: the lock is taken only when the value is
+#: missing (a repeat visit must not leave a lock behind).
+_GET_OR_ADD = """
+local value = redis.call('GET', KEYS[1])
+if value then return {1, value} end
+if redis.call('SET', KEYS[2], '1', 'PX', ARGV[1], 'NX') then return {0, 1} end
+return {0, 0}
+"""
+
+
 class RedisStore:
     """A Redis server shared by all workers (and all app servers pointed at it).
 
@@ -198,6 +231,7 @@ class RedisStore:
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
         self._last_warning = 0.0
+        self._get_or_add = self.client.register_script(_GET_OR_ADD)
 
     def ping(self) -> bool:
         try:
@@ -228,6 +262,26 @@ class RedisStore:
     def delete(self, key: str) -> None:
         try:
             self.client.delete(key)
+        except self._errors as exc:
+            self._warn(exc)
+
+    def get_or_add(self, key: str, lock: str, ttl_s: float) -> tuple[bytes | None, bool]:
+        try:
+            found, value = self._get_or_add(keys=[key, lock], args=[max(1, int(ttl_s * 1000))])
+        except self._errors as exc:
+            self._warn(exc)
+            return None, True  # nobody can be told to wait: compute
+        return (value, False) if found else (None, bool(value))
+
+    def set_many(self, items: list[tuple[str, bytes]], ttl_s: float, release: str = "") -> None:
+        # A transaction: a worker waiting for the entry never sees the lock gone without it.
+        pipe = self.client.pipeline(transaction=bool(release))
+        for key, value in items:
+            pipe.set(key, value, px=max(1, int(ttl_s * 1000)))
+        if release:
+            pipe.delete(release)
+        try:
+            pipe.execute()
         except self._errors as exc:
             self._warn(exc)
 
@@ -378,61 +432,80 @@ class CachedRepository(Repository):
 
         For results derived from the repository's reads (a rendered view): the key must name
         everything the result depends on besides the data, which the version covers. Reads of
-        :data:`PART_LOCAL_METHODS` inside ``compute`` are not stored on their own. One worker
-        computes an entry at a time: the others asking for it meanwhile wait for its result.
+        :data:`PART_LOCAL_METHODS` inside ``compute`` are not stored on their own; the entries
+        of its other reads go to the shared store with the result and the lock's release, in
+        one round trip. One worker computes an entry at a time: the others asking for it
+        meanwhile wait for its result.
         """
-
-        def part() -> T:
-            token = _computing_part.set(True)
-            try:
-                return compute()
-            finally:
-                _computing_part.reset(token)
-
-        return self._cached_call(  # type: ignore[no-any-return]
-            f"view:{name}", arguments, part, single_flight=True
-        )
+        key = self.key(f"view:{name}", arguments)
+        value = self._lookup_near(key)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
+        lock = f"{key}:computing"
+        raw, locked = self.store.get_or_add(key, lock, SINGLE_FLIGHT_LOCK_S)
+        value = self._loaded(key, raw)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
+        if not locked:
+            # Another worker is computing this very entry (twenty leaders opening the city
+            # before a meeting): wait for its result rather than compute it once more each.
+            value = self._await(key, lock)
+            if value is not _MISSING:
+                return value  # type: ignore[no-any-return]
+        held: list[tuple[str, bytes]] = []
+        computing, holding = _computing_part.set(True), _held_back.set(held)
+        raw = None
+        try:
+            self.misses += 1
+            value = compute()
+            raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            return value  # type: ignore[no-any-return]
+        finally:
+            _computing_part.reset(computing)
+            _held_back.reset(holding)
+            if raw is not None:
+                held.append((key, raw))
+                if self.near is not None:
+                    self.near.set(key, raw, self.near_ttl_s)
+            # The lock goes with the entry; a worker that gave up waiting took none.
+            self.store.set_many(held, self.ttl_s, release=lock if locked else "")
 
     def _cached_call(
-        self,
-        method: str,
-        arguments: tuple[Any, ...],
-        compute: Callable[[], Any],
-        *,
-        single_flight: bool = False,
+        self, method: str, arguments: tuple[Any, ...], compute: Callable[[], Any]
     ) -> Any:
         key = self.key(method, arguments)
         value = self._lookup(key, near=True)
         if value is not _MISSING:
             return value
-        lock = f"{key}:computing"
-        if single_flight and not self.store.add(lock, b"1", SINGLE_FLIGHT_LOCK_S):
-            # Another worker is computing this very entry (twenty leaders opening the city
-            # before a meeting): wait for its result rather than compute it once more each.
-            value = self._await(key, lock)
-            if value is not _MISSING:
-                return value
-            single_flight = False  # it gave up or failed: compute, without taking a lock
-        try:
-            self.misses += 1
-            value = compute()
-            raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self.misses += 1
+        value = compute()
+        raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        held = _held_back.get()
+        if held is not None:
+            held.append((key, raw))
+        else:
             self.store.set(key, raw, self.ttl_s)
-            if self.near is not None:
-                self.near.set(key, raw, self.near_ttl_s)
-            return value
-        finally:
-            if single_flight:
-                self.store.delete(lock)
+        if self.near is not None:
+            self.near.set(key, raw, self.near_ttl_s)
+        return value
 
     def _lookup(self, key: str, *, near: bool) -> Any:
-        raw = self.near.get(key) if near and self.near is not None else None
-        if raw is None:
-            raw = self.store.get(key)
-            if raw is not None and self.near is not None:
-                self.near.set(key, raw, self.near_ttl_s)
+        value = self._lookup_near(key) if near else _MISSING
+        return value if value is not _MISSING else self._loaded(key, self.store.get(key))
+
+    def _lookup_near(self, key: str) -> Any:
+        raw = self.near.get(key) if self.near is not None else None
+        return _MISSING if raw is None else self._unpickled(raw)
+
+    def _loaded(self, key: str, raw: bytes | None) -> Any:
+        """``raw`` as read from the shared store (kept near too)."""
         if raw is None:
             return _MISSING
+        if self.near is not None:
+            self.near.set(key, raw, self.near_ttl_s)
+        return self._unpickled(raw)
+
+    def _unpickled(self, raw: bytes) -> Any:
         try:
             value = pickle.loads(raw)
         except Exception:  # noqa: BLE001 - a damaged or foreign entry is just a miss

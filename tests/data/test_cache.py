@@ -455,3 +455,90 @@ def test_cache019_when_the_computing_worker_fails_the_others_compute_themselves(
     assert _together([ask_first, ask_second]) == ["failed", "view"]
     assert calls == ["first", "second"]
     assert time.monotonic() - started < SINGLE_FLIGHT_WAIT_S  # not waited out
+
+
+def _shared_store(kind: str) -> LocalStore | RedisStore:
+    if kind == "local":
+        return LocalStore()
+    store = make_store(REDIS_URL)
+    if not isinstance(store, RedisStore):
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    return store
+
+
+class Trips:
+    """Counts the round trips a worker makes to a shared store (each call is one)."""
+
+    def __init__(self, store: LocalStore | RedisStore) -> None:
+        self.store, self.calls = store, []  # type: list[str]
+
+    def __getattr__(self, name: str) -> Callable[..., object]:
+        method = getattr(self.store, name)
+
+        def counted(*args: object, **kwargs: object) -> object:
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_cache020_a_part_stores_its_reads_with_its_entry_and_lock_release_in_one_trip(
+    demo_copy: sa.Engine, kind: str
+) -> None:
+    shared = _shared_store(kind)
+    trips = Trips(shared)
+    prefix = f"shiyu-test-{uuid.uuid4().hex}"
+    worker = CachedRepository(demo_copy, trips, prefix=prefix, near=LocalStore())  # type: ignore[arg-type]
+    other = CachedRepository(demo_copy, shared, prefix=prefix)
+    code = worker.root().code
+    trips.calls.clear()
+    children_key = worker.key("children", (code,))
+    seen_during: list[bytes | None] = []
+
+    def part() -> int:
+        rows = len(worker.children(code))  # a cached read, not part-local
+        seen_during.append(shared.get(children_key))
+        return rows
+
+    first = worker.remember("map", ("city",), part)
+
+    # One trip to look the entry up and take its lock, one miss for the read, and one to
+    # store the read, the entry and release the lock together.
+    assert trips.calls == ["get_or_add", "get", "set_many"]
+    assert seen_during == [None]  # held back until the part was done
+    assert first == len(Repository(demo_copy).children(code))
+    pd.testing.assert_frame_equal(other.children(code), Repository(demo_copy).children(code))
+    assert other.remember("map", ("city",), lambda: -1) == first  # another worker's hit
+    view_key = worker.key("view:map", ("city",))
+    assert shared.get(f"{view_key}:computing") is None
+    # A repeat from the shared store (another worker's near copy is empty) takes no lock.
+    assert other.remember("map", ("city",), lambda: -1) == first
+    assert shared.get(f"{view_key}:computing") is None
+    if isinstance(shared, RedisStore):
+        for key in shared.client.scan_iter(f"{prefix}:*"):
+            shared.client.delete(key)
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_cache021_a_failing_part_keeps_its_reads_and_releases_its_lock(
+    demo_copy: sa.Engine, kind: str
+) -> None:
+    shared = _shared_store(kind)
+    prefix = f"shiyu-test-{uuid.uuid4().hex}"
+    worker = CachedRepository(demo_copy, shared, prefix=prefix)
+    code = worker.root().code
+
+    def failing() -> None:
+        worker.children(code)
+        raise RuntimeError("the figure could not be built")
+
+    with pytest.raises(RuntimeError):
+        worker.remember("map", ("city",), failing)
+    view_key = worker.key("view:map", ("city",))
+    assert shared.get(f"{view_key}:computing") is None
+    assert shared.get(view_key) is None
+    assert shared.get(worker.key("children", (code,))) is not None
+    if isinstance(shared, RedisStore):
+        for key in shared.client.scan_iter(f"{prefix}:*"):
+            shared.client.delete(key)
