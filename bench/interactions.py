@@ -193,6 +193,33 @@ FLOOR_RUN = r"""async ([before, figs]) => {
 }"""
 
 
+#: The floor of a page load: a bare page that loads the same plotly.min.js and draws the figures
+#: it is given, timed from its navigation start (as our page load is) to the last render.
+FLOOR_LOAD_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<script src="{plotly}"></script></head><body style="margin:0">{divs}
+<script type="application/json" id="figs">{figs}</script>
+<script>
+(async () => {{
+  const figs = JSON.parse(document.getElementById('figs').textContent);
+  const gds = figs.map((f, i) => document.getElementById('f' + i));
+  const last = new Array(figs.length).fill(0);
+  await Promise.all(figs.map((f, i) => Plotly.newPlot(gds[i], f.data || [], f.layout || {{}},
+      f.config || {{}}).then(() => {{
+    last[i] = Math.max(last[i], performance.now());
+    gds[i].on('plotly_afterplot', () => {{ last[i] = performance.now(); }});
+  }})));
+  const deadline = performance.now() + 20000;
+  while (performance.now() < deadline) {{
+    const ready = gds.every((gd) => !(gd._fullLayout && gd._fullLayout.map)
+      || (gd._fullLayout.map._subplot && gd._fullLayout.map._subplot.map.loaded()));
+    if (ready && performance.now() - Math.max(...last) > 400) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }}
+  window.__floorLoad = Math.max(...last);
+}})();
+</script></body></html>"""
+
+
 # ---- helpers ----------------------------------------------------------------------------------
 def pct(values: list[float], q: float) -> float:
     if not values:
@@ -711,10 +738,21 @@ def _act(page: Any, step: Step, ids: Any) -> str:
 
 
 # ---- render floor ---------------------------------------------------------------------------------
-def render_floor(base: str, observed: list[Observed], repeats: int) -> dict[str, list[float]]:
+def render_floor(
+    base: str, observed: list[Observed], repeats: int, loads: frozenset[str] = frozenset()
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """The render floor of each step, and what drawing alone costs (for the steps in ``loads``).
+
+    A step's floor is the same transition drawn on a bare page (previous figures → new). For a
+    page load (``loads``), ours is timed from the navigation's start, so its floor is a bare
+    page loaded and drawn: the document, plotly.min.js from the app (cached, as for ours) and
+    ``Plotly.newPlot`` of the figures, from navigation start to the last render. The second
+    dict holds those steps' draw-only times (the floor before round 6), for comparison.
+    """
     from playwright.sync_api import sync_playwright
 
     out: dict[str, list[float]] = {}
+    drawn: dict[str, list[float]] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         context = browser.new_context(viewport=VIEWPORT)
@@ -755,10 +793,26 @@ def render_floor(base: str, observed: list[Observed], repeats: int) -> dict[str,
             times = []
             for _ in range(repeats):
                 times.append(page.evaluate(FLOOR_RUN, [before, figs]) / 1000)
-            out[obs.step] = times
+            if obs.step not in loads:
+                out[obs.step] = times
+                continue
+            drawn[obs.step] = times
+            # "</" would end the JSON's script element early; JSON allows the escape.
+            payload = json.dumps(figs, ensure_ascii=False).replace("</", "<\\/")
+            load_html = FLOOR_LOAD_PAGE.format(plotly=plotly_src, divs=divs, figs=payload)
+            loaded = []
+            for _ in range(repeats):
+                route = f"{base}/__bench_floor_load_{uuid.uuid4().hex}"
+                page.route(route, _fulfil_with(load_html))
+                page.goto(route, wait_until="commit")
+                page.wait_for_function(
+                    "() => window.__floorLoad !== undefined", timeout=60_000, polling=50
+                )
+                loaded.append(page.evaluate("() => window.__floorLoad") / 1000)
+            out[obs.step] = loaded
         context.close()
         browser.close()
-    return out
+    return out, drawn
 
 
 def _fulfil_with(html: str) -> Any:
@@ -903,7 +957,10 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> dict[str,
         }
         result["how"] = {s.name: captured[i].how for i, s in enumerate(steps)}
         log(f"{backend}: render floor")
-        result["render_floor_s"] = render_floor(server.base, captured, args.floor_repeats)
+        loads = frozenset(s.name for s in steps if s.kind == "load")
+        result["render_floor_s"], result["render_draw_floor_s"] = render_floor(
+            server.base, captured, args.floor_repeats, loads
+        )
         cookie = sign_in_cookie(server.base)
         tour_calls = [o.calls for o in captured]
         # Bytes, once each (gzip as the browser gets them, raw after decompressing).

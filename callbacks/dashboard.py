@@ -480,6 +480,26 @@ def download_names(services: Services, store: Source) -> tuple[str, dict[str, st
 # Registration
 
 
+#: The parts of the view callback's answer, in its order: name, render function, and the
+#: state fields the part shows (None: the whole state), see :func:`remembered`.
+VIEW_PARTS: tuple[tuple[str, Render, tuple[str, ...] | None], ...] = (
+    ("header", render_header, None),
+    ("map", render_map, None),
+    ("trends", render_trends, TREND_FIELDS),
+    ("panels", render_panels, PANEL_FIELDS),
+)
+
+
+def render_view(services: Services, search: str | None) -> tuple[Any, ...]:
+    """The view callback's whole answer for ``search``: the parts of :data:`VIEW_PARTS`, each
+    remembered on its own, then the 导出简报 link and the PNG names. The scope is checked once."""
+    resolved = Resolved(search, resolve(services, search))
+    out: list[Any] = []
+    for name, render, depends in VIEW_PARTS:
+        out.extend(remembered(services, name, render, resolved, depends))
+    return (*out, *download_names(services, resolved))
+
+
 def register(app: Dash, services: Services) -> None:
     """Wire the dashboard callbacks to ``app`` with ``services`` bound."""
     control_outputs = [Output(cid, prop) for cid, prop in CONTROLS]
@@ -529,66 +549,46 @@ def register(app: Dash, services: Services) -> None:
     # One answer for the whole view: each callback answer costs the browser a few renderer
     # cycles (loading states, prop updates, a commit), and each cycle waits for the map's
     # frame on a busy main thread. The parts are computed and remembered separately.
-    parts: tuple[tuple[str, Render, tuple[str, ...] | None, tuple[Output, ...]], ...] = (
-        (
-            "header",
-            render_header,
-            None,
-            (
-                Output(Ids.TITLE, "children"),
-                Output(Ids.FRESHNESS, "children"),
-                Output(Ids.ALERTS, "children"),
-                Output(Ids.BREADCRUMB, "children"),
-                Output(Ids.PERIOD_LABEL, "children"),
-                Output(Ids.KPIS, "children"),
-                Output(Ids.FOOTER, "children"),
-            ),
+    outputs: dict[str, tuple[Output, ...]] = {
+        "header": (
+            Output(Ids.TITLE, "children"),
+            Output(Ids.FRESHNESS, "children"),
+            Output(Ids.ALERTS, "children"),
+            Output(Ids.BREADCRUMB, "children"),
+            Output(Ids.PERIOD_LABEL, "children"),
+            Output(Ids.KPIS, "children"),
+            Output(Ids.FOOTER, "children"),
         ),
-        (
-            "map",
-            render_map,
-            None,
-            (
-                Output(Ids.MAP, "figure"),
-                Output(Ids.MAP_BOX, "style"),
-                Output(Ids.CHILD_CHART, "figure"),
-                Output(Ids.CHART_BOX, "style"),
-                Output(Ids.MAP_TITLE, "children"),
-                Output(Ids.MAP_NOTE, "children"),
-                Output(Ids.RANKING_TITLE, "children"),
-                Output(Ids.RANKING, "children"),
-                Output(Ids.DRILL, "data"),
-            ),
+        "map": (
+            Output(Ids.MAP, "figure"),
+            Output(Ids.MAP_BOX, "style"),
+            Output(Ids.CHILD_CHART, "figure"),
+            Output(Ids.CHART_BOX, "style"),
+            Output(Ids.MAP_TITLE, "children"),
+            Output(Ids.MAP_NOTE, "children"),
+            Output(Ids.RANKING_TITLE, "children"),
+            Output(Ids.RANKING, "children"),
+            Output(Ids.DRILL, "data"),
         ),
-        (
-            "trends",
-            render_trends,
-            TREND_FIELDS,
-            (
-                Output(Ids.TREND_DISPUTE_TITLE, "children"),
-                Output(Ids.TREND_DISPUTE, "figure"),
-                Output(Ids.TREND_PETITION_TITLE, "children"),
-                Output(Ids.TREND_PETITION, "figure"),
-                Output(Ids.BREAKDOWN, "figure"),
-                Output(Ids.BREAKDOWN_TITLE, "children"),
-                Output(Ids.TREND_NOTE, "children"),
-            ),
+        "trends": (
+            Output(Ids.TREND_DISPUTE_TITLE, "children"),
+            Output(Ids.TREND_DISPUTE, "figure"),
+            Output(Ids.TREND_PETITION_TITLE, "children"),
+            Output(Ids.TREND_PETITION, "figure"),
+            Output(Ids.BREAKDOWN, "figure"),
+            Output(Ids.BREAKDOWN_TITLE, "children"),
+            Output(Ids.TREND_NOTE, "children"),
         ),
-        (
-            "panels",
-            render_panels,
-            PANEL_FIELDS,
-            (
-                Output(Ids.PATROL, "figure"),
-                Output(Ids.PATROL_RATES, "children"),
-                Output(Ids.RISK, "figure"),
-                Output(Ids.RISK_SUMMARY, "children"),
-            ),
+        "panels": (
+            Output(Ids.PATROL, "figure"),
+            Output(Ids.PATROL_RATES, "children"),
+            Output(Ids.RISK, "figure"),
+            Output(Ids.RISK_SUMMARY, "children"),
         ),
-    )
+    }
 
     @app.callback(
-        *(output for *_part, outputs in parts for output in outputs),
+        *(output for name, *_part in VIEW_PARTS for output in outputs[name]),
         # Not the graphs' config: a changed config makes plotly.js rebuild the graph (and map).
         Output(Ids.EXPORT, "href"),
         Output(Ids.DOWNLOAD_NAMES, "data"),
@@ -598,12 +598,7 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def _view(store: dict | None) -> tuple[Any, ...]:
-        search = (store or {}).get("search")
-        resolved = Resolved(search, resolve(services, search))
-        out: list[Any] = []
-        for name, render, depends, _outputs in parts:
-            out.extend(remembered(services, name, render, resolved, depends))
-        return (*out, *download_names(services, resolved))
+        return render_view(services, (store or {}).get("search"))
 
     # assets/downloads.js names the camera button's PNG from this store when it is clicked.
     app.clientside_callback(

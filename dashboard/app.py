@@ -5,12 +5,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import flask
 from dash import Dash
 
 from dashboard.settings import Settings
+
+if TYPE_CHECKING:
+    from callbacks.services import Services
+    from data.auth import Principal
 
 ASSETS = Path(__file__).parent / "assets"
 #: Per-worker copy of recently used shared-cache entries (see data.cache.CachedRepository).
@@ -66,29 +72,22 @@ class PackagedCompressCache:
                 self._items[key] = value
 
 
-def create_app(settings: Settings | None = None) -> Dash:
-    """Build the Dash app for ``settings`` (default: from the environment).
+def make_services(settings: Settings, *, current_user: Callable[[], Principal | None]) -> Services:
+    """What the callbacks of an app built for ``settings`` receive, as ``current_user`` sees it.
 
-    Everything the page loads is served by the app itself: Bootstrap CSS from ``assets``,
-    plotly.js and Dash's own bundles locally, map glyphs from a local route.
+    The app builds its own; ``shiyu warm`` builds one per jurisdiction so that the views it
+    renders land under the very keys the app's workers look up (same cache, prefix, settings).
 
     Raises
     ------
     data.db.DatabaseError
         When the database cannot be reached or holds no Shiyu data.
     """
-    from callbacks import dashboard as dashboard_callbacks
     from callbacks.services import Services
-    from dashboard.export.routes import register_export_routes
-    from dashboard.glyphs import register_glyph_route
-    from dashboard.screen_app import mount_screen
-    from dashboard.security import current_principal, init_security
     from data import db
     from data.cache import CachedRepository, LocalStore, make_store
     from data.repository import Repository
-    from layouts import dashboard as dashboard_layout
 
-    settings = settings or Settings.from_env()
     engine = db.make_engine(settings.effective_database_url)
     meta = db.require_schema(engine)
     # Reads are answered from a cache shared by the workers, keyed by meta.data_version.
@@ -102,16 +101,39 @@ def create_app(settings: Settings | None = None) -> Dash:
         near=None if isinstance(store, LocalStore) else LocalStore(max_bytes=NEAR_CACHE_BYTES),
     )
     repo.root()  # an empty database fails here with one clear line, not on first page view
-    services = Services(
+    return Services(
         repo=repo,
         title=settings.title,
         data_source=settings.data_source,
         is_demo=meta.get("source") == "demo",
         tiles_url=settings.tiles_url,
         tiles_crs=settings.tiles_crs,
-        current_user=current_principal,
+        current_user=current_user,
         small_count_threshold=settings.small_count_threshold,
     )
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    """Build the Dash app for ``settings`` (default: from the environment).
+
+    Everything the page loads is served by the app itself: Bootstrap CSS from ``assets``,
+    plotly.js and Dash's own bundles locally, map glyphs from a local route.
+
+    Raises
+    ------
+    data.db.DatabaseError
+        When the database cannot be reached or holds no Shiyu data.
+    """
+    from callbacks import dashboard as dashboard_callbacks
+    from dashboard.export.routes import register_export_routes
+    from dashboard.glyphs import register_glyph_route
+    from dashboard.screen_app import mount_screen
+    from dashboard.security import current_principal, init_security
+    from layouts import dashboard as dashboard_layout
+
+    settings = settings or Settings.from_env()
+    services = make_services(settings, current_user=current_principal)
+    engine = services.repo.engine
     server = flask.Flask(__name__)
     # Read by Flask-Compress when Dash (and the screen app on the same server) set it up.
     server.config.update(

@@ -1,4 +1,4 @@
-"""The ``shiyu`` command: demo, build-demo, serve, check, import.
+"""The ``shiyu`` command: demo, build-demo, serve, check, warm, import.
 
 Errors a user can cause (a wrong URL, an empty database, bad settings) print one readable line
 and exit non-zero; tracebacks are for bugs.
@@ -47,6 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = sub.add_parser("check", help="validate a database: schema, hierarchy, roll-ups")
     p.add_argument("--db", help="database URL")
+
+    p = sub.add_parser(
+        "warm", help="render the city's and districts' views into the shared cache (Redis)"
+    )
+    p.add_argument("--db", help="database URL")
+    p.add_argument(
+        "--watch",
+        type=float,
+        metavar="SECONDS",
+        help="keep running: check the data version every SECONDS and warm again when it changes",
+    )
 
     try:
         from dashboard import cli_import
@@ -114,10 +125,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from dashboard import cli_export
 
         return cli_export.run(args, settings.effective_database_url)
+    if args.command == "warm":
+        from dashboard import warm
+
+        try:
+            services = warm.shared_services(settings)
+        except warm.NothingToWarm as exc:
+            return _fail(str(exc))
+        if args.watch:
+            warm.watch(services, args.watch, lambda line: print(line, flush=True))
+            return 0
+        print(warm.warm(services).format())
+        return 0
     if args.command == "import":
         from dashboard import cli_import
 
-        return cli_import.run(args, settings.effective_database_url)
+        code = cli_import.run(args, settings.effective_database_url)
+        if code == 0 and not args.dry_run and settings.cache_url:
+            _warm_after_import(settings)
+        return code
     if args.command in ("users", "audit"):
         from dashboard import cli_users
 
@@ -149,6 +175,17 @@ def _build_demo(settings: Settings, preset: str, seed: int, end: dt.date | None)
     counts = ", ".join(f"{k}={v}" for k, v in result.items())
     print(f"完成 / done in {time.perf_counter() - started:.0f} s: {counts}")
     return 0
+
+
+def _warm_after_import(settings: Settings) -> None:
+    """New data is in: render the first views leaders open, so they do not wait for them.
+    The import itself has succeeded whatever happens here."""
+    from dashboard import warm
+
+    try:
+        print(warm.warm(warm.shared_services(settings)).format(), flush=True)
+    except Exception as exc:  # noqa: BLE001 - the data is stored; a cold cache only costs time
+        print(f"预热未完成 / warm-up skipped: {exc}", file=sys.stderr)
 
 
 def _serve(settings: Settings) -> int:
