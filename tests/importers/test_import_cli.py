@@ -69,3 +69,24 @@ def test_dry_run_into_a_new_sqlite_file_creates_nothing(tmp_path, capsys):
     assert cli_import.run(_parse("units", str(units), "--dry-run"), f"sqlite:///{target}") == 0
     assert "inserted 10" in capsys.readouterr().out
     assert not target.exists()
+
+
+def test_an_import_warms_the_shared_cache_and_a_dry_run_does_not(tmp_path, capsys, monkeypatch):
+    import pytest
+
+    from dashboard.cli import main
+    from data.cache import RedisStore, make_store
+
+    redis_url = "redis://127.0.0.1:6379/15"
+    if not isinstance(make_store(redis_url), RedisStore):
+        pytest.skip(f"Redis not reachable at {redis_url}")
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.setenv("SHIYU_CACHE_URL", redis_url)
+    monkeypatch.setenv("SHIYU_DATABASE_URL", f"sqlite:///{tmp_path / 'city.db'}")
+    units = write_csv(tmp_path / "units.csv", UNITS)
+
+    assert main(["import", "units", str(units), "--vintage", "2025", "--dry-run"]) == 0
+    assert "warmed" not in capsys.readouterr().out
+    assert main(["import", "units", str(units), "--vintage", "2025"]) == 0
+    captured = capsys.readouterr()
+    assert "committed" in captured.out and "warmed" in captured.out, captured.err
