@@ -132,7 +132,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             services = warm.shared_services(settings)
         except warm.NothingToWarm as exc:
             return _fail(str(exc))
-        if args.watch:
+        if args.watch is not None:
+            if args.watch <= 0:
+                return _fail(
+                    "--watch 的间隔必须大于 0 / --watch needs a positive number of seconds"
+                )
             warm.watch(services, args.watch, lambda line: print(line, flush=True))
             return 0
         print(warm.warm(services).format())

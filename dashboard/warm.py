@@ -94,7 +94,8 @@ def watch(
 ) -> None:
     """Warm now and again after each change of the data version, checked every ``every_s``.
 
-    ``rounds`` bounds the checks (tests); None runs until interrupted.
+    A failed round (the database or Redis restarting) is reported and tried again at the next
+    check. ``rounds`` bounds the checks (tests); None runs until interrupted.
     """
     repo = services.repo
     warmed = ""
@@ -103,11 +104,13 @@ def watch(
         checks += 1
         if isinstance(repo, CachedRepository):
             repo.forget_version()
-        version = repo.data_version()
-        if version != warmed:
-            result = warm(services)
-            warmed = result.data_version
-            report(result.format())
+        try:
+            if repo.data_version() != warmed:
+                result = warm(services)
+                warmed = result.data_version
+                report(result.format())
+        except Exception as exc:  # noqa: BLE001 - a sidecar outlives a database restart
+            report(f"预热失败，稍后重试 / warm-up failed, trying again: {exc}")
         if rounds is None or checks < rounds:
             time.sleep(every_s)
 

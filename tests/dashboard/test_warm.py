@@ -128,3 +128,23 @@ def test_warm004_the_command_warms_the_shared_cache(
     leader = _leader(settings, city)
     cb.render_view(leader, "")
     assert _misses(leader) == 0
+
+
+def test_warm005_a_failed_round_is_reported_and_tried_again(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = warm.shared_services(settings)
+    real = warm.warm
+    calls: list[int] = []
+
+    def flaky(s: Services) -> warm.Warmed:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database restarting")
+        return real(s)
+
+    monkeypatch.setattr(warm, "warm", flaky)
+    lines: list[str] = []
+    warm.watch(services, 0.0, lines.append, rounds=3)
+    assert len(calls) == 2  # tried again, then nothing new to warm
+    assert "database restarting" in lines[0] and "warmed" in lines[1] and len(lines) == 2
