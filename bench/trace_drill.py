@@ -672,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         floor: list[float] = []
         if args.floor and captured:
             first = variants[0][0]
-            floor = bi.render_floor(servers[first].base, captured, args.floor).get("drill", [])
+            floor = bi.render_floor(servers[first].base, captured, args.floor)[0].get("drill", [])
             floor = [x * 1000 for x in floor]
 
     # ---- report ----
