@@ -55,8 +55,9 @@ def shared_services(settings: Settings) -> Services:
     repo = services.repo
     if not isinstance(repo, CachedRepository) or isinstance(repo.store, LocalStore):
         raise NothingToWarm(
-            "没有共享缓存（SHIYU_CACHE_URL 未设置或无法连接），预热无效 / no shared cache "
-            "(SHIYU_CACHE_URL unset or unreachable): nothing to warm"
+            "没有共享缓存（SHIYU_CACHE_URL 未设置或无法连接，或 SHIYU_CACHE_TTL_S=0），预热无效 / "
+            "no shared cache (SHIYU_CACHE_URL unset or unreachable, or SHIYU_CACHE_TTL_S=0): "
+            "nothing to warm"
         )
     return services
 
