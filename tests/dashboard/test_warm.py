@@ -32,13 +32,12 @@ def settings(tiny_demo_url: str, tmp_path: Path) -> Iterator[Settings]:
     path = tmp_path / "city.sqlite"
     shutil.copy(sa.engine.make_url(tiny_demo_url).database or "", path)
     env = {"SHIYU_DATABASE_URL": f"sqlite:///{path}", "SHIYU_CACHE_URL": REDIS_URL}
-    yield Settings.from_env(env, dotenv=tmp_path / "none")
-    store = make_store(REDIS_URL)
-    assert isinstance(store, RedisStore)
-    repo = _leader(Settings.from_env(env, dotenv=tmp_path / "none"), "").repo
-    assert isinstance(repo, CachedRepository)
-    for key in store.client.scan_iter(f"{repo.prefix}:{repo.namespace}:*"):
-        store.client.delete(key)
+    settings = Settings.from_env(env, dotenv=tmp_path / "none")
+    yield settings
+    repo = _leader(settings, "").repo
+    assert isinstance(repo, CachedRepository) and isinstance(repo.store, RedisStore)
+    for key in repo.store.client.scan_iter(f"{repo.prefix}:{repo.namespace}:*"):
+        repo.store.client.delete(key)
 
 
 def _leader(settings: Settings, scope_code: str) -> Services:
