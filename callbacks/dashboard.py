@@ -4,11 +4,10 @@ State lives in the URL query string (see :mod:`data.views`). Navigation happens 
 browser: a click on the map or on the ranked chart writes the child's query into the URL
 (``assets/navigation.js``, from the ``DRILL`` store the map part fills), links (ranking,
 breadcrumb) and Back change it too, and every URL change is copied into the ``STATE`` store
-in the browser, which asks for the whole view at once (one callback; its four parts are
-computed and remembered on their own): no server round trip before the view is asked for.
-:func:`show_url` runs alongside: it audits the view and sets the controls from the URL;
-:func:`navigate` turns a person's control change into a new query (Dash's ``dcc.Location``
-pushes a history entry, so browser Back works).
+in the browser, which asks for the whole view at once (one callback, one request: its four
+parts are computed and remembered on their own; the same answer audits the view and sets the
+controls from the URL, :func:`show_view`). :func:`navigate` turns a person's control change
+into a new query (Dash's ``dcc.Location`` pushes a history entry, so browser Back works).
 
 Every callback body is a module-level function taking ``services`` first, so tests call the
 logic directly; :func:`register` only wires them to the app.
@@ -39,7 +38,7 @@ _HIDDEN = {"display": "none"}
 _SHOWN: dict[str, str] = {}
 MAP_WIDTH, MAP_HEIGHT = 900, 440
 
-#: Controls in the order :func:`show_url` and :func:`navigate` receive and return them.
+#: Controls in the order :func:`show_view` and :func:`navigate` receive and return them.
 CONTROLS = (
     (Ids.PERIOD, "value"),
     (Ids.DATES, "start_date"),
@@ -70,24 +69,16 @@ def control_values(state: views.ViewState) -> tuple[Any, ...]:
     )
 
 
-def show_url(services: Services, search: str | None, controls: tuple[Any, ...]) -> tuple[Any, ...]:
-    """After a URL change (page load, link, drill, Back): audit the view, show it on the controls.
+def controls_showing(state: views.ViewState, controls: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The control values showing ``state``, ``no_update`` for those already showing it (so
+    nothing that listens to them fires).
 
     Parameters
     ----------
-    services : Services
-    search : str or None
-        Current ``location.search``.
+    state : data.views.ViewState
     controls : tuple
         Current control values, order of :data:`CONTROLS`.
-
-    Returns
-    -------
-    tuple
-        New control values, order of :data:`CONTROLS`; ``no_update`` for those already showing
-        the view (nothing that listens to them fires).
     """
-    state = resolve(services, search, record=True)
     return tuple(
         no_update if new == old else new
         for new, old in zip(control_values(state), controls, strict=True)
@@ -99,7 +90,7 @@ def navigate(
 ) -> tuple[Any, ...]:
     """The URL after the control ``trigger`` changed.
 
-    A control that shows what the URL already says (set by :func:`show_url`) changes nothing,
+    A control that shows what the URL already says (set by :func:`show_view`) changes nothing,
     so only a person's choice moves the URL.
 
     Returns
@@ -493,11 +484,34 @@ VIEW_PARTS: tuple[tuple[str, Render, tuple[str, ...] | None], ...] = (
 def render_view(services: Services, search: str | None) -> tuple[Any, ...]:
     """The view callback's whole answer for ``search``: the parts of :data:`VIEW_PARTS`, each
     remembered on its own, then the 导出简报 link and the PNG names. The scope is checked once."""
-    resolved = Resolved(search, resolve(services, search))
+    return _render_resolved(services, Resolved(search, resolve(services, search)))
+
+
+def _render_resolved(services: Services, resolved: Resolved) -> tuple[Any, ...]:
     out: list[Any] = []
     for name, render, depends in VIEW_PARTS:
         out.extend(remembered(services, name, render, resolved, depends))
     return (*out, *download_names(services, resolved))
+
+
+def show_view(
+    services: Services, search: str | None, controls: tuple[Any, ...]
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """After a URL change (page load, link, drill, Back, a control): check the scope, audit the
+    view, render it, and show it on the controls.
+
+    One request does all of it: a second callback on the URL for the audit and the controls
+    cost every interaction another answer (a Dash dispatch, a session check and a scope check
+    on the server, and a response the browser handles while it draws).
+
+    Returns
+    -------
+    tuple
+        ``(answer, controls)``: :func:`render_view`'s answer, and :func:`controls_showing`.
+    """
+    state = resolve(services, search, record=True)
+    answer = _render_resolved(services, Resolved(search, state))
+    return answer, controls_showing(state, controls)
 
 
 def register(app: Dash, services: Services) -> None:
@@ -516,20 +530,6 @@ def register(app: Dash, services: Services) -> None:
         Input(Ids.URL, "search"),
         State(Ids.STATE, "data"),
     )
-
-    # No declared outputs: Dash holds back every callback whose inputs a pending callback could
-    # still change, directly or down a chain, so a declared URL → controls → URL chain would
-    # keep each view waiting for this round trip. The controls are set with set_props; the
-    # ones it changes start _navigate, which leaves the URL alone for them.
-    @app.callback(Input(Ids.URL, "search"), *[State(cid, prop) for cid, prop in CONTROLS])
-    def _show_url(search: str | None, *controls: Any) -> None:
-        shown = show_url(services, search, tuple(controls))
-        changed: dict[str, dict[str, Any]] = {}
-        for (control, prop), value in zip(CONTROLS, shown, strict=True):
-            if value is not no_update:
-                changed.setdefault(control, {})[prop] = value
-        for control_id, props in changed.items():
-            set_props(control_id, props)
 
     @app.callback(
         Output(Ids.URL, "search"),
@@ -593,12 +593,23 @@ def register(app: Dash, services: Services) -> None:
         Output(Ids.EXPORT, "href"),
         Output(Ids.DOWNLOAD_NAMES, "data"),
         Input(Ids.STATE, "data"),
+        *[State(cid, prop) for cid, prop in CONTROLS],
         # Started by route's set_props on load too; an initial call would draw the default
         # view once more before the URL's (a whole view's work, on every page load).
         prevent_initial_call=True,
     )
-    def _view(store: dict | None) -> tuple[Any, ...]:
-        return render_view(services, (store or {}).get("search"))
+    def _view(store: dict | None, *controls: Any) -> tuple[Any, ...]:
+        answer, shown = show_view(services, (store or {}).get("search"), tuple(controls))
+        # set_props, not outputs: the controls are inputs of _navigate, and a declared
+        # output would make Dash hold that callback back behind every view. Only the controls
+        # that change are set; each starts _navigate, which leaves the URL alone for them.
+        changed: dict[str, dict[str, Any]] = {}
+        for (control, prop), value in zip(CONTROLS, shown, strict=True):
+            if value is not no_update:
+                changed.setdefault(control, {})[prop] = value
+        for control_id, props in changed.items():
+            set_props(control_id, props)
+        return answer
 
     # assets/downloads.js names the camera button's PNG from this store when it is clicked.
     app.clientside_callback(

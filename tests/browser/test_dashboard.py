@@ -8,6 +8,7 @@ console and no request leaving 127.0.0.1.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -152,6 +153,15 @@ def test_db002_deep_link_opens_the_same_view(dashboard, tiny_repo) -> None:
     expect(page.locator(_kpi_selector("petition_received"))).to_have_text(
         _expected_kpi(tiny_repo, query, "petition_received")
     )
+    # A person's choice moves the URL; Back moves the view and the control back with it.
+    page.locator(f"#{Ids.PERIOD}").click()
+    page.get_by_role("option", name="本年", exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"period=year"))
+    expect(page.locator(f"#{Ids.PERIOD_LABEL}")).to_contain_text("2026年1—10月")
+    page.go_back()
+    expect(page.locator(f"#{Ids.PERIOD}")).to_contain_text("本月")
+    expect(page.locator(f"#{Ids.PERIOD_LABEL}")).to_contain_text("2026年10月")
+    expect(page).to_have_url(re.compile(r"period=month"))
 
 
 def test_db003_bad_links_show_a_message(dashboard) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from dash import no_update
+from plotly.io.json import to_json_plotly
 
 from callbacks import dashboard as cb
 from callbacks.services import Services
@@ -38,13 +39,15 @@ def _controls(state: views.ViewState) -> tuple:
 
 def test_cb001_page_load_sets_controls_from_url(services) -> None:
     search = "?period=month&metric=petition_received&hot=1"
-    controls = cb.show_url(services, search, (None,) * len(cb.CONTROLS))
+    answer, controls = cb.show_view(services, search, (None,) * len(cb.CONTROLS))
+    # The view itself, in the same answer (components compare as their JSON).
+    assert to_json_plotly(answer) == to_json_plotly(cb.render_view(services, search))
     period, start, end, metric, stream, cats, hot, view = controls
     assert (period, start, end) == ("month", "2026-10-01", "2026-10-31")
     assert (metric, hot, view, cats) == ("petition_received", True, "choropleth", [])
     # A later URL change (a drill) leaves the controls that already show it alone, so
     # nothing that listens to them fires again.
-    again = cb.show_url(services, search.replace("month", "year"), controls)
+    _answer, again = cb.show_view(services, search.replace("month", "year"), controls)
     assert again[0] == "year" and again[1] == "2026-01-01"
     assert all(c is no_update for c in again[3:])
     # A control set from the URL moves nothing: only a person's choice writes the URL.
