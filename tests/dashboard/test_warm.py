@@ -20,6 +20,7 @@ from data import db
 from data.auth import Principal
 from data.cache import CachedRepository, RedisStore, make_store
 from data.repository import Repository
+from data.views import DEFAULT_STREAM
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -65,6 +66,7 @@ def test_warm001_leaders_first_views_are_answered_from_the_cache_computing_nothi
     # with the URL assets/navigation.js writes from the map part's dash-drill store.
     services = _leader(settings, city)
     answers = [cb.render_view(services, "")]
+    cb.category_options(services, DEFAULT_STREAM)  # the page load's other callback
     drill = cb.drill_target(cb.resolve(services, ""))  # what the map part sends the page
     for code in districts:
         search = f"?unit={code}" + (f"&{drill['rest']}" if drill["rest"] else "")
