@@ -803,12 +803,42 @@ def _bucket(daily: pd.Series, freq: str) -> tuple[pd.Series, pd.Series]:
     return grouped.sum(), grouped.size()
 
 
-def _bucket_length(starts: pd.DatetimeIndex, freq: str) -> pd.Series:
-    if freq == "D":
-        return pd.Series(1, index=starts)
+def _buckets(days: np.ndarray, values: np.ndarray, freq: str) -> tuple[np.ndarray, ...]:
+    """``(bucket starts, sums, days summed, days in the bucket)`` of a daily series.
+
+    ``days`` (``datetime64[D]``, ascending, duplicates allowed) and ``values`` aligned. Weeks
+    run Monday–Sunday and are labelled by their Monday, months by their 1st (as :func:`_bucket`).
+    """
     if freq == "W":
-        return pd.Series(7, index=starts)
-    return pd.Series(starts.days_in_month, index=starts)
+        keys = days - (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    elif freq == "M":
+        keys = days.astype("datetime64[M]").astype("datetime64[D]")
+    else:
+        keys = days
+    if not len(keys):
+        return keys, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    starts = keys[first]
+    if freq == "W":
+        length = np.full(len(starts), 7)
+    elif freq == "M":
+        length = ((starts.astype("datetime64[M]") + 1).astype("datetime64[D]") - starts).astype(
+            np.int64
+        )
+    else:
+        length = np.ones(len(starts), dtype=np.int64)
+    return starts, np.add.reduceat(values, first), np.diff(np.r_[first, len(keys)]), length
+
+
+def _a_year_later(days: np.ndarray) -> np.ndarray:
+    """The same day one year later; 29 February falls on 28 February (as ``DateOffset``)."""
+    months = days.astype("datetime64[M]")
+    later = (months + 12).astype("datetime64[D]") + (days - months.astype("datetime64[D]"))
+    return np.minimum(later, (months + 13).astype("datetime64[D]") - 1)
+
+
+def _day(value: dt.date) -> np.datetime64:
+    return np.datetime64(value, "D")
 
 
 def trend(repo: Repository, state: ViewState, stream: str) -> TrendData:
@@ -832,40 +862,47 @@ def trend(repo: Repository, state: ViewState, stream: str) -> TrendData:
     hist_start = min(anomalies.history_start(p.start, freq).date(), state.yoy.start)
     cats = state.categories if stream == state.stream else None
     daily = repo.case_series(state.unit.code, hist_start, p.end, stream, cats)["received"]
+    # In NumPy on day numbers: pandas' grouping, masks and reindexing were most of a trend's
+    # cost (two trends on every first visit of every unit).
+    days = daily.index.to_numpy().astype("datetime64[D]")
+    values = daily.to_numpy(dtype=float)
+    stamps = daily.index.dtype  # the buckets' labels keep the series' own resolution
 
-    sums, sizes = _bucket(daily, freq)
-    complete_hist = sizes >= _bucket_length(sums.index, freq)
-    judged = anomalies.detect(sums, freq, complete=complete_hist)  # type: ignore[arg-type]
+    hist_keys, sums, sizes, lengths = _buckets(days, values, freq)
+    hist_index = pd.DatetimeIndex(hist_keys.astype(stamps))
+    judged = anomalies.detect(
+        pd.Series(sums, index=hist_index),
+        freq,  # type: ignore[arg-type]
+        complete=pd.Series(sizes >= lengths, index=hist_index),
+    )
 
-    in_period = daily[(daily.index >= pd.Timestamp(p.start)) & (daily.index <= pd.Timestamp(p.end))]
-    current, cur_sizes = _bucket(in_period, freq)
+    inside = (days >= _day(p.start)) & (days <= _day(p.end))
+    keys, current, cur_sizes, cur_lengths = _buckets(days[inside], values[inside], freq)
     # Last year's days moved forward one year (29 Feb folds into 28 Feb), then bucketed the
     # same way, so each bucket compares like with like.
-    ly = daily[
-        (daily.index >= pd.Timestamp(state.yoy.start))
-        & (daily.index <= pd.Timestamp(state.yoy.end))
-    ]
-    ly_shifted = pd.Series(ly.to_numpy(), index=ly.index + pd.DateOffset(years=1))
-    if not ly_shifted.index.is_unique:  # 29 Feb fell on 28 Feb
-        ly_shifted = ly_shifted.groupby(level=0).sum()
-    ly_shifted = ly_shifted[ly_shifted.index <= pd.Timestamp(p.end)]
-    last_year, _ = _bucket(ly_shifted, freq) if len(ly_shifted) else (pd.Series(dtype=float), None)
+    last = (days >= _day(state.yoy.start)) & (days <= _day(state.yoy.end))
+    shifted = _a_year_later(days[last])
+    kept = shifted <= _day(p.end)
+    ly_keys, ly_sums, _, _ = _buckets(shifted[kept], values[last][kept], freq)
+    last_year = np.full(len(keys), np.nan)
+    at = np.searchsorted(ly_keys, keys)
+    found = at < len(ly_keys)
+    found[found] = ly_keys[at[found]] == keys[found]
+    last_year[found] = ly_sums[at[found]]
 
-    # Built in one go: a frame filled column by column (a reindex and an insert each) cost
-    # more than the rest of the trend.
-    complete = (cur_sizes >= _bucket_length(current.index, freq)).to_numpy(dtype=bool)
-    judged_now = judged.reindex(current.index)
-    flagged = judged_now["anomaly"].to_numpy()
+    # The period's buckets are among the history's (it reads from before the period on).
+    row = np.searchsorted(hist_keys, keys)
+    complete = cur_sizes >= cur_lengths
     frame = pd.DataFrame(
         {
-            "current": current.to_numpy(dtype=float),
-            "last_year": last_year.reindex(current.index).to_numpy(dtype=float),
-            "expected": judged_now["expected"].to_numpy(dtype=float),
-            "z": judged_now["z"].to_numpy(dtype=float),
+            "current": current.astype(float),
+            "last_year": last_year,
+            "expected": judged["expected"].to_numpy(dtype=float)[row],
+            "z": judged["z"].to_numpy(dtype=float)[row],
             "complete": complete,
-            "anomaly": (flagged == True) & complete,  # noqa: E712 - NaN (no judgement) is False
+            "anomaly": judged["anomaly"].to_numpy(dtype=bool)[row] & complete,
         },
-        index=pd.DatetimeIndex(current.index, name="bucket"),
+        index=pd.DatetimeIndex(keys.astype(stamps), name="bucket"),
     )
     title = f"{STREAM_CHOICES.get(stream, stream)}{'受理' if stream != 'grid_event' else '上报'}趋势（{_FREQ_LABEL[freq]}）"
     return TrendData(frame=frame, freq=freq, stream=stream, title=title)

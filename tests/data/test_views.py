@@ -197,6 +197,43 @@ def test_vw011_weekly_and_monthly_trends(tiny_repo) -> None:
     assert ty.freq == "M" and len(ty.frame) == 10
 
 
+def test_vw013_last_year_folds_29_february_and_months_are_complete_by_their_length(
+    tiny_repo,
+) -> None:
+    days = views.resolve_state(
+        tiny_repo, {"period": "custom", "start": "2025-02-20", "end": "2025-03-10"}
+    )
+    code = days.unit.code
+    td = views.trend(tiny_repo, days, "dispute")
+    assert td.freq == "D" and days.yoy.start == D(2024, 2, 20)
+    # 2024 had a 29 February: it is shown on 28 February 2025, with the 28th's own count.
+    leap_day = _case_sum(tiny_repo, code, "dispute", "received", D(2024, 2, 29), D(2024, 2, 29))
+    assert leap_day > 0  # otherwise the fold below proves nothing
+    both = _case_sum(tiny_repo, code, "dispute", "received", D(2024, 2, 28), D(2024, 2, 29))
+    assert td.frame.loc[pd.Timestamp("2025-02-28"), "last_year"] == both
+    assert td.frame.loc[pd.Timestamp("2025-03-01"), "last_year"] == _case_sum(
+        tiny_repo, code, "dispute", "received", D(2024, 3, 1), D(2024, 3, 1)
+    )
+    assert td.frame["last_year"].sum() == _case_sum(
+        tiny_repo, code, "dispute", "received", D(2024, 2, 20), D(2024, 3, 10)
+    )
+    months = views.resolve_state(
+        tiny_repo, {"period": "custom", "start": "2024-01-15", "end": "2024-12-31"}
+    )
+    tm = views.trend(tiny_repo, months, "petition")
+    assert tm.freq == "M"
+    assert list(tm.frame.index.strftime("%Y-%m-%d"))[:3] == [
+        "2024-01-01",
+        "2024-02-01",
+        "2024-03-01",
+    ]
+    # Only January is partial (from the 15th); February 2024 has its 29 days.
+    assert tm.frame["complete"].tolist() == [False] + [True] * 11
+    assert tm.frame.loc[pd.Timestamp("2024-02-01"), "current"] == _case_sum(
+        tiny_repo, code, "petition", "received", D(2024, 2, 1), D(2024, 2, 29)
+    )
+
+
 def test_vw012_breakdown_risk_patrol_summary(tiny_repo, state) -> None:
     parts = views.breakdown(tiny_repo, state)
     assert parts["received"].sum() == _kpi(views.kpis(tiny_repo, state), "dispute_received").value
