@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update, set_props
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
 from callbacks import scope
 from callbacks.services import Services
-from data import views
+from data import periods, views
 from data.cache import remember
 from data.indicators import metric_label
 from data.levels import LEVEL_LABELS
@@ -69,20 +69,21 @@ def control_values(state: views.ViewState) -> tuple[Any, ...]:
     )
 
 
-def controls_showing(state: views.ViewState, controls: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The control values showing ``state``, ``no_update`` for those already showing it (so
-    nothing that listens to them fires).
+def controls_showing(search: str | None, state: views.ViewState) -> dict[str, Any]:
+    """What ``assets/navigation.js`` (``showControls``) needs to show ``state`` on the controls.
 
-    Parameters
-    ----------
-    state : data.views.ViewState
-    controls : tuple
-        Current control values, order of :data:`CONTROLS`.
+    ``{"search": …, "controls": [[id, prop, value], …]}`` (order of :data:`CONTROLS`). The
+    browser sets only the controls that differ, and only while the URL is still ``search``:
+    an answer that arrives after a person chose something else (a newer view is on its way)
+    must not put the old choice back, which would move the URL back too.
     """
-    return tuple(
-        no_update if new == old else new
-        for new, old in zip(control_values(state), controls, strict=True)
-    )
+    return {
+        "search": search or "",
+        "controls": [
+            [cid, prop, value]
+            for (cid, prop), value in zip(CONTROLS, control_values(state), strict=True)
+        ],
+    }
 
 
 def navigate(
@@ -113,8 +114,11 @@ def navigate(
             new["start"] = current.period.start.isoformat()
             new["end"] = current.period.end.isoformat()
     elif trigger == Ids.DATES:
-        shown = (current.period.start.isoformat(), current.period.end.isoformat())
-        if not start or not end or (str(start)[:10], str(end)[:10]) == shown:
+        if (
+            not start
+            or not end
+            or (str(start)[:10], str(end)[:10]) in _dates_shown(current, period)
+        ):
             return unchanged
         new.update(period="custom", start=str(start)[:10], end=str(end)[:10])
         out_controls[0] = "custom"
@@ -145,6 +149,18 @@ def navigate(
     if new_search == views.to_search(current.query()):  # the same view
         return unchanged
     return (new_search, *out_controls)
+
+
+def _dates_shown(current: views.ViewState, period: str | None) -> set[tuple[str, str]]:
+    """The dates the pickers show for the URL's period and for the period control's own.
+
+    Both are a display, not a person's choice: the second is what an answer sets when a newer
+    URL (Back, say) overtook it before this callback was asked.
+    """
+    spans = {current.period}
+    if period and period != "custom" and period in periods.PERIOD_CHOICES:
+        spans.add(periods.resolve_period(period, current.anchor))
+    return {(p.start.isoformat(), p.end.isoformat()) for p in spans}
 
 
 def category_options(services: Services, stream: str | None) -> list[dict[str, str]]:
@@ -494,11 +510,9 @@ def _render_resolved(services: Services, resolved: Resolved) -> tuple[Any, ...]:
     return (*out, *download_names(services, resolved))
 
 
-def show_view(
-    services: Services, search: str | None, controls: tuple[Any, ...]
-) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def show_view(services: Services, search: str | None) -> tuple[Any, ...]:
     """After a URL change (page load, link, drill, Back, a control): check the scope, audit the
-    view, render it, and show it on the controls.
+    view, and answer it with what shows it on the controls (:func:`controls_showing`).
 
     One request does all of it: a second callback on the URL for the audit and the controls
     cost every interaction another answer (a Dash dispatch, a session check and a scope check
@@ -507,11 +521,11 @@ def show_view(
     Returns
     -------
     tuple
-        ``(answer, controls)``: :func:`render_view`'s answer, and :func:`controls_showing`.
+        :func:`render_view`'s answer, then :func:`controls_showing`.
     """
     state = resolve(services, search, record=True)
     answer = _render_resolved(services, Resolved(search, state))
-    return answer, controls_showing(state, controls)
+    return (*answer, controls_showing(search, state))
 
 
 def register(app: Dash, services: Services) -> None:
@@ -592,24 +606,24 @@ def register(app: Dash, services: Services) -> None:
         # Not the graphs' config: a changed config makes plotly.js rebuild the graph (and map).
         Output(Ids.EXPORT, "href"),
         Output(Ids.DOWNLOAD_NAMES, "data"),
+        # Not the controls themselves: they are inputs of _navigate, which Dash would then
+        # hold back behind every pending view; and an answer overtaken by a person's newer
+        # choice must not set them (assets/navigation.js, showControls).
+        Output(Ids.SHOWN, "data"),
         Input(Ids.STATE, "data"),
-        *[State(cid, prop) for cid, prop in CONTROLS],
         # Started by route's set_props on load too; an initial call would draw the default
         # view once more before the URL's (a whole view's work, on every page load).
         prevent_initial_call=True,
     )
-    def _view(store: dict | None, *controls: Any) -> tuple[Any, ...]:
-        answer, shown = show_view(services, (store or {}).get("search"), tuple(controls))
-        # set_props, not outputs: the controls are inputs of _navigate, and a declared
-        # output would make Dash hold that callback back behind every view. Only the controls
-        # that change are set; each starts _navigate, which leaves the URL alone for them.
-        changed: dict[str, dict[str, Any]] = {}
-        for (control, prop), value in zip(CONTROLS, shown, strict=True):
-            if value is not no_update:
-                changed.setdefault(control, {})[prop] = value
-        for control_id, props in changed.items():
-            set_props(control_id, props)
-        return answer
+    def _view(store: dict | None) -> tuple[Any, ...]:
+        return show_view(services, (store or {}).get("search"))
+
+    # The controls changed by the answer start _navigate, which leaves the URL alone for them.
+    app.clientside_callback(
+        ClientsideFunction(namespace="shiyuDashboard", function_name="showControls"),
+        Input(Ids.SHOWN, "data"),
+        *[State(cid, prop) for cid, prop in CONTROLS],
+    )
 
     # assets/downloads.js names the camera button's PNG from this store when it is clicked.
     app.clientside_callback(

@@ -50,6 +50,7 @@ class Ids(StrEnum):
     URL = "dash-url"
     STATE = "dash-state"
     DRILL = "dash-drill"
+    SHOWN = "dash-shown"
     TITLE = "dash-title"
     FRESHNESS = "dash-freshness"
     EXPORT = "dash-export"
@@ -335,6 +336,9 @@ def page() -> html.Div:
             dcc.Store(id=Ids.STATE),
             # Where a click on the map or the ranked chart leads (assets/navigation.js).
             dcc.Store(id=Ids.DRILL),
+            # The controls showing the answered view, set if the URL is still its
+            # (assets/navigation.js, showControls).
+            dcc.Store(id=Ids.SHOWN),
             # Graph id → PNG file name of what it shows (read by assets/downloads.js).
             dcc.Store(id=Ids.DOWNLOAD_NAMES),
             _header(),

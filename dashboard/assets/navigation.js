@@ -16,6 +16,10 @@
  * by hand. It writes the store with set_props, not as a declared output: Dash holds a
  * callback back while any pending callback could still change one of its inputs, and the
  * server's URL → controls → URL chain would then stand between every click and the view.
+ *
+ * showControls: the view's answer says which control values show it (callbacks.dashboard.
+ * controls_showing); the ones that differ are set, unless the URL has moved on meanwhile (a
+ * person chose something else while the view was computed: the newer view sets them).
  */
 (function () {
   "use strict";
@@ -66,6 +70,18 @@
       drillTarget: function (data) {
         target = data || null;
         listen();
+      },
+      showControls: function (shown) {
+        var current = Array.prototype.slice.call(arguments, 1);
+        if (!shown || shown.search !== (window.location.search || "")) return;
+        var changed = {};
+        shown.controls.forEach(function (c, i) {
+          if (JSON.stringify(c[2]) === JSON.stringify(current[i])) return;
+          (changed[c[0]] = changed[c[0]] || {})[c[1]] = c[2];
+        });
+        Object.keys(changed).forEach(function (id) {
+          window.dash_clientside.set_props(id, changed[id]);
+        });
       },
       route: function (search, store) {
         var current = search || "";

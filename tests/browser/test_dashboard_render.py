@@ -185,6 +185,18 @@ def test_dr004_a_drill_asks_for_the_view_at_once(dashboard_page, tiny_repo) -> N
         None,
     ]
 
+    # An answer that a newer URL overtook sets no control (it would move the URL back) …
+    url = page.url
+    show = "(search) => window.dash_clientside.shiyuDashboard.showControls({search: search, "
+    show += "controls: [['dash-period', 'value', 'year']]}, '30d')"
+    page.evaluate(show, "?unit=elsewhere")
+    page.wait_for_timeout(500)
+    expect(page.locator(f"#{Ids.PERIOD}")).not_to_contain_text("本年")
+    assert page.url == url
+    # … the answer for the URL shown does.
+    page.evaluate(show, page.evaluate("() => window.location.search"))
+    expect(page.locator(f"#{Ids.PERIOD}")).to_contain_text("本年")
+
 
 def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> None:
     from layouts.dashboard import kpi_id, static_tree

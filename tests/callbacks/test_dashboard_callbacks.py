@@ -39,20 +39,27 @@ def _controls(state: views.ViewState) -> tuple:
 
 def test_cb001_page_load_sets_controls_from_url(services) -> None:
     search = "?period=month&metric=petition_received&hot=1"
-    answer, controls = cb.show_view(services, search, (None,) * len(cb.CONTROLS))
-    # The view itself, in the same answer (components compare as their JSON).
-    assert to_json_plotly(answer) == to_json_plotly(cb.render_view(services, search))
+    *answer, shown = cb.show_view(services, search)
+    # The view itself, in the same answer (components compare as their JSON) …
+    assert to_json_plotly(answer) == to_json_plotly(list(cb.render_view(services, search)))
+    # … and the controls showing it, for the URL it answers (assets/navigation.js).
+    assert shown["search"] == search
+    assert [(cid, prop) for cid, prop, _ in shown["controls"]] == list(cb.CONTROLS)
+    controls = tuple(value for *_, value in shown["controls"])
     period, start, end, metric, stream, cats, hot, view = controls
     assert (period, start, end) == ("month", "2026-10-01", "2026-10-31")
     assert (metric, hot, view, cats) == ("petition_received", True, "choropleth", [])
-    # A later URL change (a drill) leaves the controls that already show it alone, so
-    # nothing that listens to them fires again.
-    _answer, again = cb.show_view(services, search.replace("month", "year"), controls)
-    assert again[0] == "year" and again[1] == "2026-01-01"
-    assert all(c is no_update for c in again[3:])
     # A control set from the URL moves nothing: only a person's choice writes the URL.
     for trigger in (Ids.PERIOD, Ids.DATES, Ids.METRIC, Ids.STREAM, Ids.HOTSPOT):
         assert cb.navigate(services, trigger, search, controls)[0] is no_update
+    # An answer for 本年 set the pickers after Back had already moved the URL to 本月: a
+    # display, not a choice (the month's answer sets the controls next). Other dates are.
+    overtaken = ("year", "2026-01-01", "2026-10-31", *controls[3:])
+    assert cb.navigate(services, Ids.DATES, search, overtaken)[0] is no_update
+    picked = ("year", "2026-02-01", "2026-10-31", *controls[3:])
+    new_search, period_shown, *_ = cb.navigate(services, Ids.DATES, search, picked)
+    assert "period=custom" in new_search and "start=2026-02-01" in new_search
+    assert period_shown == "custom"
 
 
 def test_cb002_map_click_target_is_the_canonical_child_url(services, tiny_repo) -> None:
