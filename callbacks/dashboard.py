@@ -196,7 +196,7 @@ def resolve(services: Services, search: str | None, *, record: bool = False) -> 
     if state.unit.code != code:  # the two checks disagree: trust the scope module's answer
         state = services.states.resolve(services.repo, {**query, "unit": code}, root_code=root)
     if record:
-        scope.record_view(services, state.unit.code)
+        scope.record_view(services, state.unit.code, after_answer=True)
     return state
 
 

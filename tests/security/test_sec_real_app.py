@@ -7,6 +7,7 @@ callbacks that Dash's renderer reads, so the tests follow the dashboard as it ch
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from sec_helpers import CITY, DISTRICT_A, DISTRICT_B, sign_in
@@ -107,6 +108,26 @@ def test_secr003_url_outside_the_scope_opens_the_users_own_unit(real_app, demo_e
     assert "临泉区" in text and "云岚市" not in text and "华湖县" not in text
     refused = audit.entries(demo_engine, action="refused")
     assert refused.unit_code.tolist() == [CITY]
+    # The view's row is written once the answer has gone out (the server closes it then).
+    assert audit.entries(demo_engine, action="view").empty
+    header.close()
     views = audit.entries(demo_engine, action="view")
     assert views.unit_code.tolist() == [DISTRICT_A]
     assert set(views.username) == {"linquan"}
+
+
+def test_secr004_a_failed_view_audit_is_logged_once_the_answer_is_out(
+    real_app, monkeypatch, caplog
+) -> None:
+    client = real_app.server.test_client()
+    sign_in(client)
+
+    def fail(*_args: object, **_kwargs: object) -> bool:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(audit, "record", fail)
+    header = _crafted(client, Ids.TITLE, {f"{Ids.STATE}.data": {"search": ""}})
+    assert header.status_code == 200 and "云岚市" in _text(header)
+    with caplog.at_level(logging.ERROR, logger="callbacks.scope"):
+        header.close()
+    assert "was not recorded" in caplog.text and "disk full" in caplog.text
