@@ -118,10 +118,10 @@ def record_view(services: Services, unit_code: str, *, after_answer: bool = Fals
 
     Call it from the one callback that reacts to navigation, after :func:`authorize_unit`.
     With ``after_answer``, inside a request, the row is written by the same worker once the
-    answer has been sent, so the view does not wait for it: on SQLite every row takes the
-    database's one write lock, and with twenty leaders clicking the waits (SQLite's busy
-    handler sleeps in steps of milliseconds) made a cached view's p95 several times its own.
-    A failed write is logged there, as the data has already been shown.
+    answer has been sent, so the view does not wait for it (on SQLite every row takes the
+    database's one write lock, which twenty leaders clicking at once queue on, and its busy
+    handler sleeps in steps of milliseconds). A failed write is logged there, as the data has
+    already been shown.
     """
     who = principal(services)
 
