@@ -790,24 +790,12 @@ class TrendData:
         return self.frame[self.frame["anomaly"]]
 
 
-def _bucket(daily: pd.Series, freq: str) -> tuple[pd.Series, pd.Series]:
-    """Sum a daily series into buckets; also the number of days each bucket holds."""
-    if freq == "D":
-        return daily, pd.Series(1, index=daily.index)
-    # Weeks run Monday–Sunday and are labelled by their Monday; months by their 1st.
-    if freq == "W":
-        starts = daily.index - pd.to_timedelta(daily.index.day_of_week, unit="D")
-    else:
-        starts = daily.index.to_period("M").to_timestamp()
-    grouped = daily.groupby(starts)
-    return grouped.sum(), grouped.size()
-
-
 def _buckets(days: np.ndarray, values: np.ndarray, freq: str) -> tuple[np.ndarray, ...]:
     """``(bucket starts, sums, days summed, days in the bucket)`` of a daily series.
 
-    ``days`` (``datetime64[D]``, ascending, duplicates allowed) and ``values`` aligned. Weeks
-    run Monday–Sunday and are labelled by their Monday, months by their 1st (as :func:`_bucket`).
+    ``days`` (``datetime64[D]``, ascending, duplicates allowed) and ``values`` aligned (one row
+    per day; several columns are summed alike). Weeks run Monday–Sunday and are labelled by
+    their Monday, months by their 1st.
     """
     if freq == "W":
         keys = days - (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
@@ -816,7 +804,7 @@ def _buckets(days: np.ndarray, values: np.ndarray, freq: str) -> tuple[np.ndarra
     else:
         keys = days
     if not len(keys):
-        return keys, np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return keys, values[:0], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     starts = keys[first]
     if freq == "W":
@@ -959,7 +947,12 @@ def patrol_panel(
     if freq == "D":
         series = daily.copy()
     else:
-        series = pd.DataFrame({c: _bucket(daily[c], freq)[0] for c in daily.columns})
+        starts, sums, _, _ = _buckets(
+            daily.index.to_numpy().astype("datetime64[D]"), daily.to_numpy(dtype=float), freq
+        )
+        series = pd.DataFrame(
+            sums, index=pd.DatetimeIndex(starts.astype(daily.index.dtype)), columns=daily.columns
+        )
     disp = series["dispatches"].where(series["dispatches"] > 0)
     for minutes in (1, 3, 5):
         series[f"rate_{minutes}"] = series[f"arrived_{minutes}min"] / disp * 100
