@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import threading
 from collections.abc import Callable
@@ -70,6 +71,23 @@ class PackagedCompressCache:
         if not key.endswith(";"):  # "<algorithm>;" + an empty key
             with self._lock:
                 self._items[key] = value
+
+
+def freeze_startup_heap() -> int:
+    """Keep what start-up built out of the garbage collector's full passes; the count frozen.
+
+    Once the app is built a worker holds ~230,000 objects the cyclic collector tracks (modules,
+    Dash's registry and layout, plotly's validators, pandas' and SQLAlchemy's caches), and they
+    live as long as the process. Every full collection walked all of them with the worker
+    stopped: 110–135 ms, every few dozen views, landing on whichever answer was in flight (a
+    cached ~20 ms view took 120 ms). Moved to the permanent generation after one collection,
+    a full pass visits only what came after (~11,000 objects, 3 ms). For the serving process
+    only: objects frozen here are never collected, which a test process creating many apps
+    must not do.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def make_services(settings: Settings, *, current_user: Callable[[], Principal | None]) -> Services:

@@ -193,9 +193,10 @@ def _warm_after_import(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> int:
-    from dashboard.app import create_app
+    from dashboard.app import create_app, freeze_startup_heap
 
     app = create_app(settings)
+    freeze_startup_heap()
     print(f"市域 dashboard on http://{settings.host}:{settings.port}/", flush=True)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
     return 0
