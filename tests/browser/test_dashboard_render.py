@@ -198,6 +198,63 @@ def test_dr004_a_drill_asks_for_the_view_at_once(dashboard_page, tiny_repo) -> N
     expect(page.locator(f"#{Ids.PERIOD}")).to_contain_text("本年")
 
 
+#: Counts the callback requests that reach the network (installed before the page's scripts,
+#: so navigation.js sends through it).
+SENT = """(() => {
+  window.__sent = [];
+  const send = window.fetch;
+  window.fetch = function (input, init) {
+    const url = typeof input === 'string' ? input : (input && input.url) || '';
+    if (url.indexOf('_dash-update-component') >= 0) window.__sent.push((init && init.body) || '');
+    return send.apply(this, arguments);
+  };
+})();"""
+
+NAVIGATE = """(search) => {
+  const before = window.__sent.length;
+  if (search === null) { history.back(); return null; }
+  // What a link does (static_tree.js, dcc.Link): a history entry and Dash's location event.
+  history.pushState({}, '', search);
+  window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'));
+  return window.__sent.slice(before).map((b) => JSON.parse(b).inputs[0].value.search);
+}"""
+
+
+def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tiny_repo) -> None:
+    recorder, base = dashboard_page
+    page = recorder.page
+    page.add_init_script(SENT)
+    district = tiny_repo.children(tiny_repo.root().code).iloc[0]
+    _open(recorder, base)
+    expect(_kpi(page, "dispute_received")).not_to_be_empty()
+    page.wait_for_timeout(500)
+    # The map's labels do not fade in: while they faded, MapLibre redrew every frame.
+    fade = f"() => document.querySelector('#{Ids.MAP} .js-plotly-plot')"
+    fade += "._fullLayout.map._subplot.map._fadeDuration"
+    assert page.evaluate(fade) == 0
+    start = page.evaluate("() => window.location.search")
+    posts: list = []  # requests sent (an answer nobody reads never finishes)
+    page.on("request", lambda r: posts.append(r) if "_dash-update" in r.url else None)
+
+    # The view's request has left while the link's event was handled, before Dash's renderer
+    # saw the new URL …
+    search = f"?unit={district['code']}"
+    assert page.evaluate(NAVIGATE, search) == [search]
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).to_contain_text(district["name"])
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.wait_for_timeout(500)
+    # … and the renderer was handed its answer: one request for the view.
+    bodies = [json.loads(r.post_data) for r in posts]
+    assert [b["inputs"][0]["value"] for b in bodies] == [{"search": search}]
+
+    # Back, the same way.
+    page.evaluate(NAVIGATE, None)
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).not_to_contain_text(district["name"])
+    page.wait_for_timeout(500)
+    bodies = [json.loads(r.post_data) for r in posts]
+    assert [b["inputs"][0]["value"] for b in bodies] == [{"search": search}, {"search": start}]
+
+
 def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> None:
     from layouts.dashboard import kpi_id, static_tree
     from layouts.elements import col_class, h, link, progress
