@@ -35,6 +35,7 @@ __all__ = [
     "Indicator",
     "change",
     "format_value",
+    "metric_facts",
     "metric_label",
     "metric_values",
     "parse_metric",
@@ -48,6 +49,11 @@ Kind = Literal["count", "rate", "average"]
 #: Suffix of a map metric key that divides a count by population (per 10,000 residents).
 PER_10K_SUFFIX = "@per10k"
 _POPULATION_KEY = "population"
+#: The roll-up (``data.repository.FACTS``) behind the first part of a totals key.
+_FACT_OF = {"dispute": "case", "petition": "case", "grid_event": "case"} | {
+    "patrol": "patrol",
+    "risk": "risk",
+}
 
 
 @dataclass(frozen=True)
@@ -533,6 +539,30 @@ def metric_values(metric: str, frame: pd.DataFrame) -> pd.Series:
             pop = pd.Series(np.nan, index=frame.index)
         out = out / pop.where(pop > 0) * 10_000
     return out.astype(float).rename(metric)
+
+
+def metric_facts(metric: str) -> frozenset[str]:
+    """The fact groups a map metric is computed from (``"case"``, ``"patrol"``, ``"risk"``).
+
+    Parameters
+    ----------
+    metric : str
+        A key of :data:`METRIC_CHOICES`.
+
+    Returns
+    -------
+    frozenset of str
+        What :meth:`data.repository.Repository.totals_over` must read (``facts``) for
+        :func:`metric_values`; population is always read.
+
+    Examples
+    --------
+    >>> sorted(metric_facts("dispute_mediation_rate"))
+    ['case']
+    """
+    ind, _per10k = parse_metric(metric)
+    keys = ind.numerator + (ind.denominator or ())
+    return frozenset(_FACT_OF[k.split(".", 1)[0]] for k in keys if k != _POPULATION_KEY)
 
 
 def metric_label(metric: str) -> str:

@@ -459,13 +459,14 @@ def _totals(
     state: ViewState,
     codes: Sequence[str],
     spans: Sequence[periods.Period],
+    facts: frozenset[str] | None = None,
 ) -> list[pd.DataFrame]:
-    """Totals per code for each period; with a category filter only the focus stream's
-    measures are narrowed."""
+    """Totals per code for each period (of the ``facts`` groups only, when given); with a
+    category filter only the focus stream's measures are narrowed."""
     dates = [(p.start, p.end) for p in spans]
-    out = repo.totals_over(codes, dates)
-    if state.categories and len(codes):
-        narrowed = repo.totals_over(codes, dates, categories=state.categories)
+    out = repo.totals_over(codes, dates, facts=facts)
+    if state.categories and len(codes) and (facts is None or "case" in facts):
+        narrowed = repo.totals_over(codes, dates, categories=state.categories, facts={"case"})
         for frame, narrow in zip(out, narrowed, strict=True):
             cols = [c for c in frame.columns if c.startswith(state.stream + ".")]
             frame[cols] = narrow[cols]
@@ -628,7 +629,10 @@ def children_table(repo: Repository, state: ViewState) -> pd.DataFrame:
         return pd.DataFrame(columns=CHILD_COLUMNS)
     codes = children["code"].tolist()
     ind, per10k = indicators.parse_metric(state.metric)
-    cur, prev = _totals(repo, state, codes, (state.period, state.mom))
+    # Only the roll-ups the metric is made of: a long period's patrol and risk sums for
+    # every child cost more than its cases.
+    facts = indicators.metric_facts(state.metric)
+    cur, prev = _totals(repo, state, codes, (state.period, state.mom), facts)
     value = indicators.metric_values(state.metric, cur).reindex(codes)
     before = indicators.metric_values(state.metric, prev).reindex(codes)
     out = children[

@@ -20,6 +20,7 @@ from data.indicators import (
     Change,
     change,
     format_value,
+    metric_facts,
     metric_label,
     metric_values,
     parse_metric,
@@ -245,6 +246,27 @@ def test_metric_values_per_10k():
     assert out.iloc[0] == pytest.approx(3.0)
     assert out.iloc[1:].isna().all()
     assert out.name == "petition_received@per10k"
+
+
+def test_every_metric_needs_only_its_facts():
+    """A map reads only ``metric_facts`` (data.repository.Repository.totals_over): every metric
+    computes the same from those columns as from all of them."""
+    rng = np.random.default_rng(3)
+    keys = sorted({k for ind in I.values() for k in ind.numerator + (ind.denominator or ())})
+    frame = pd.DataFrame(rng.integers(1, 50, (4, len(keys))), columns=keys, dtype=float)
+    frame["population"] = [40_000, 1_200, 0, 9_000]
+    groups = {"case": ("dispute.", "petition.", "grid_event."), "patrol": ("patrol.",)}
+    groups["risk"] = ("risk.",)
+    for metric in METRIC_CHOICES:
+        facts = metric_facts(metric)
+        assert facts and facts <= {"case", "patrol", "risk"}
+        prefixes = tuple(p for f in facts for p in groups[f])
+        kept = [c for c in frame.columns if c == "population" or c.startswith(prefixes)]
+        pd.testing.assert_series_equal(
+            metric_values(metric, frame[kept]), metric_values(metric, frame)
+        )
+    assert metric_facts("patrol_groups") == {"patrol"}
+    assert metric_facts("petition_received@per10k") == {"case"}
 
 
 def test_metric_label_and_unknown_metric():

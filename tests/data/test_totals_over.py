@@ -110,6 +110,33 @@ def test_patrol_totals_over_equal_one_read_per_span(facts_db: sa.Engine) -> None
     assert repo.totals_over([], SPANS[:2])[1].empty
 
 
+@pytest.mark.parametrize("categories", [None, CATEGORIES[:2]])
+def test_totals_over_reads_only_the_facts_asked_for(
+    facts_db: sa.Engine, categories: list[str] | None
+) -> None:
+    """A map of one metric reads its own roll-up: the same numbers, the others left out."""
+    repo = Repository(facts_db)
+    full = repo.totals_over(CODES, SPANS, categories)
+    statements: list[str] = []
+    sa.event.listen(facts_db, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    for facts in [{"case"}, {"patrol"}, {"risk"}, {"case", "risk"}, set()]:
+        statements.clear()
+        part = repo.totals_over(CODES, SPANS, categories, facts=facts)
+        for got, whole in zip(part, full, strict=True):
+            kept = [c for c in whole.columns if c == "population" or _fact(c) in facts]
+            pd.testing.assert_frame_equal(got, whole[kept])
+        read = {t for t in ("case_", "patrol_rollup", "risk_rollup") for q in statements if t in q}
+        wanted = {"case": "case_", "patrol": "patrol_rollup", "risk": "risk_rollup"}
+        assert read == {wanted[f] for f in facts}
+    with pytest.raises(ValueError, match="facts"):
+        repo.totals_over(CODES, SPANS, facts={"cases"})
+
+
+def _fact(column: str) -> str:
+    group = column.split(".", 1)[0]
+    return group if group in ("patrol", "risk") else "case"
+
+
 def test_postgres_connections_plan_small_reads_without_parallel_workers(
     engine: sa.Engine,
 ) -> None:
