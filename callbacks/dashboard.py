@@ -500,7 +500,8 @@ VIEW_PARTS: tuple[tuple[str, Render, tuple[str, ...] | None], ...] = (
 def render_view(services: Services, search: str | None) -> tuple[Any, ...]:
     """The view callback's whole answer for ``search``: the parts of :data:`VIEW_PARTS`, each
     remembered on its own, then the 导出简报 link and the PNG names. The scope is checked once."""
-    return _render_resolved(services, Resolved(search, resolve(services, search)))
+    with services.repo.reading():  # the view's reads share one connection
+        return _render_resolved(services, Resolved(search, resolve(services, search)))
 
 
 def _render_resolved(services: Services, resolved: Resolved) -> tuple[Any, ...]:
@@ -523,8 +524,9 @@ def show_view(services: Services, search: str | None) -> tuple[Any, ...]:
     tuple
         :func:`render_view`'s answer, then :func:`controls_showing`.
     """
-    state = resolve(services, search, record=True)
-    answer = _render_resolved(services, Resolved(search, state))
+    with services.repo.reading():  # the view's reads share one connection
+        state = resolve(services, search, record=True)
+        answer = _render_resolved(services, Resolved(search, state))
     return (*answer, controls_showing(search, state))
 
 

@@ -7,10 +7,13 @@ case sums that filter on no category read ``case_stream_rollup`` (see :func:`_ca
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +67,28 @@ def _number(value: object) -> float:
     return 0.0 if value is None else float(value)  # type: ignore[arg-type]
 
 
+class _SharedConnection:
+    """The connection the reads inside :meth:`Repository.reading` share, checked out at the
+    first of them (a view answered from the cache reads nothing)."""
+
+    def __init__(self, engine: sa.Engine, reads: sa.Engine) -> None:
+        self.engine, self._reads = engine, reads
+        self._conn: sa.Connection | None = None
+
+    def connect(self) -> AbstractContextManager[sa.Connection]:
+        if self._conn is None or self._conn.invalidated:
+            self._conn = self._reads.connect()
+        return contextlib.nullcontext(self._conn)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+_shared: ContextVar[_SharedConnection | None] = ContextVar("shiyu_shared_reads", default=None)
+
+
 class Repository:
     """Queries over one Shiyu database.
 
@@ -81,19 +106,44 @@ class Repository:
         # Under READ COMMITTED each statement saw its own snapshot anyway.
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads made inside share one connection (per thread; nested uses share the outer).
+
+        A view makes ~20 reads; each checked a connection out of the pool and back (a ping,
+        the isolation level set and reset: 0.1 ms on SQLite, 0.2 ms on PostgreSQL, where the
+        ping is a round trip). Writes still take their own connection and transaction.
+        """
+        if _shared.get() is not None:
+            yield
+            return
+        shared = _SharedConnection(self.engine, self._reads)
+        token = _shared.set(shared)
+        try:
+            yield
+        finally:
+            _shared.reset(token)
+            shared.close()
+
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        shared = _shared.get()
+        if shared is not None and shared.engine is self.engine:
+            return shared.connect()
+        return self._reads.connect()
+
     # ---- meta -------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             return db.all_meta(conn)
 
     def data_version(self) -> str:
         """A token that changes whenever any loader (ours or another system) changes data."""
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             return db.get_meta(conn, "data_version") or "0"
 
     def anchor_date(self) -> dt.date:
         """The latest day with recorded cases (periods such as 本月 end here)."""
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             latest = conn.execute(sa.select(sa.func.max(_case_source().c.day))).scalar()
         if latest is None:
             return dt.date.today() - dt.timedelta(days=1)
@@ -101,7 +151,7 @@ class Repository:
 
     def data_span(self) -> tuple[dt.date | None, dt.date | None]:
         cs = _case_source()
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             lo, hi = conn.execute(sa.select(sa.func.min(cs.c.day), sa.func.max(cs.c.day))).one()
         return lo, hi
 
@@ -116,7 +166,7 @@ class Repository:
         # every row of the unit for both in one SELECT.
         first = sa.select(sa.func.min(cs.c.day)).where(cs.c.unit_code == code).scalar_subquery()
         last = sa.select(sa.func.max(cs.c.day)).where(cs.c.unit_code == code).scalar_subquery()
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             lo, hi = conn.execute(sa.select(first, last)).one()
         return _as_date(lo), _as_date(hi)
 
@@ -138,14 +188,14 @@ class Repository:
         )
 
     def root(self) -> Unit:
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(self._unit_select().where(U.c.parent_code.is_(None))).first()
         if row is None:
             raise db.DatabaseError("数据库中没有单位 / the database holds no units")
         return Unit(**row._asdict())
 
     def unit(self, code: str) -> Unit:
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(self._unit_select().where(U.c.code == code)).first()
         if row is None:
             raise UnknownUnit(code)
@@ -154,7 +204,7 @@ class Repository:
     def lineage(self, code: str) -> list[Unit]:
         """The unit and its ancestors, root first (skipped levels simply do not appear)."""
         c = schema.unit_closure
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 self._unit_select()
                 .join(c, c.c.ancestor_code == U.c.code)
@@ -168,7 +218,7 @@ class Repository:
     def is_within(self, code: str, scope_code: str) -> bool:
         """True when ``code`` is ``scope_code`` or one of its descendants."""
         c = schema.unit_closure
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             hit = conn.execute(
                 sa.select(c.c.depth).where(
                     c.c.ancestor_code == scope_code, c.c.descendant_code == code
@@ -194,7 +244,7 @@ class Repository:
             .where(U.c.parent_code == code)
             .order_by(U.c.sort_key, U.c.code)
         )
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             return pd.DataFrame(
                 conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
             )
@@ -208,7 +258,7 @@ class Repository:
             query = query.join(c, c.c.descendant_code == U.c.code).where(
                 c.c.ancestor_code == within
             )
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             return pd.DataFrame(
                 conn.execute(query.order_by(U.c.code)).mappings().all(),
                 columns=["code", "name", "parent_code", "population"],
@@ -224,7 +274,7 @@ class Repository:
             .where(U.c.parent_code == code, U.c.geometry_display.is_not(None))
             .order_by(U.c.sort_key, U.c.code)
         )
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(query).all()
         if not rows:
             return None
@@ -243,7 +293,7 @@ class Repository:
         return {"type": "FeatureCollection", "features": features, "bbox": [minx, miny, maxx, maxy]}
 
     def unit_bounds(self, code: str) -> tuple[float, float, float, float] | None:
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             wkb = conn.execute(sa.select(U.c.geometry_display).where(U.c.code == code)).scalar()
         if wkb is None:
             return None
@@ -297,7 +347,7 @@ class Repository:
             params["cats"] = list(categories)
         statements = _totals_statements(len(unique), bool(categories))
         tables = [t for t, fact in enumerate(_TOTALS_FACTS) if fact in wanted]
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             rows = {t: conn.execute(statements[t], params).all() for t in tables}
             pops = dict(conn.execute(_POPULATION, {"codes": codes}).all())
         by_span: list[list[list[Any] | None]] = [
@@ -334,7 +384,7 @@ class Repository:
         params: dict[str, Any] = {"code": code, "stream": stream, "s0": start, "e0": end}
         if categories:
             params["cats"] = list(categories)
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(_case_statement("day", bool(categories)), params).all()
         return _daily_frame(rows, start, end, list(schema.CASE_MEASURES))
 
@@ -351,7 +401,7 @@ class Repository:
             raise ValueError(f"cannot group cases by {by!r}")
         m = list(schema.CASE_MEASURES)
         params = {"code": code, "stream": stream, "s0": start, "e0": end}
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             found = conn.execute(_case_statement(by, True, filtered=False), params).all()
         frame = pd.DataFrame(found, columns=[by, *m])
         return frame.sort_values("received", ascending=False, ignore_index=True)
@@ -367,7 +417,7 @@ class Repository:
         )
         if stream:
             query = query.where(cr.c.stream == stream)
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             frame = pd.DataFrame(
                 conn.execute(query).all(), columns=["stream", "category", "received"]
             )
@@ -375,7 +425,7 @@ class Repository:
 
     def patrol_series(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         params = {"code": code, "s0": start, "e0": end}
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(_PATROL_SERIES, params).all()
         return _daily_frame(rows, start, end, list(schema.PATROL_MEASURES))
 
@@ -405,7 +455,7 @@ class Repository:
             return []
         m = list(schema.PATROL_MEASURES)
         params = {"code": code, **_span_params(spans)}
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             found = conn.execute(_patrol_totals_statement(len(spans)), params).all()
         rows = {row[0]: row[1:] for row in found}
         return [
@@ -419,7 +469,7 @@ class Repository:
         Twenty rows, always, in the order of ``RISK_DOMAINS`` × ``RiskLevel``.
         """
         params = {"code": code, "s0": start, "e0": end}
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             flow = {(d, lv): (n, c) for d, lv, n, c in conn.execute(_RISK_FLOWS, params).all()}
             open_end = {(d, lv): n for d, lv, n in conn.execute(_RISK_OPEN, params).all()}
         from data.levels import RISK_DOMAINS
@@ -455,7 +505,7 @@ class Repository:
         )
         if streams:
             query = query.where(hd.c.stream.in_(list(streams)))
-        with self._reads.connect() as conn:
+        with self._connect() as conn:
             return pd.DataFrame(
                 conn.execute(query).all(), columns=["cell_id", "lon", "lat", "events"]
             )

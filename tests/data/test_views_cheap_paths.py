@@ -185,3 +185,34 @@ def test_vw114_memo_does_not_remember_errors(tiny_repo: Repository) -> None:
     with pytest.raises(UnknownUnit):
         memo.resolve(tiny_repo, {}, root_code="999999999")
     assert len(memo) == 0
+
+
+def test_vw120_reads_inside_reading_share_one_connection(engine: sa.Engine) -> None:
+    """A view's reads share one pooled connection (no check-out, ping and isolation level per
+    read); nested blocks share the outer one; a block that reads nothing takes none."""
+    repo = Repository(engine)
+    checkouts: list[int] = []
+    sa.event.listen(engine.pool, "checkout", lambda *_args: checkouts.append(1))
+    repo.meta()
+    repo.data_version()
+    assert len(checkouts) == 2
+
+    checkouts.clear()
+    with repo.reading():
+        assert checkouts == []  # taken at the first read only
+        repo.meta()
+        repo.data_version()
+        with repo.reading():
+            assert repo.data_version() == repo.data_version()
+        assert engine.pool.checkedout() == 1
+    assert len(checkouts) == 1
+    assert engine.pool.checkedout() == 0  # given back at the end
+
+    # Writes keep their own connection and transaction, inside a block too.
+    with repo.reading():
+        repo.meta()
+        with engine.begin() as conn:
+            assert engine.pool.checkedout() == 2  # its own
+            db.bump_data_version(conn)
+        assert repo.data_version() != "0"  # and the shared one sees what it wrote
+    assert engine.pool.checkedout() == 0
