@@ -433,13 +433,21 @@ def value(ind: Indicator, totals: Mapping[str, float]) -> float | None:
     return num / den * ind.scale
 
 
-def _sum_columns(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
-    total = pd.Series(0.0, index=frame.index)
+def _column(frame: pd.DataFrame, key: str) -> np.ndarray:
+    column = frame[key]
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _sum_columns(frame: pd.DataFrame, keys: tuple[str, ...]) -> np.ndarray:
+    # In NumPy: pandas' aligned arithmetic cost more than the read behind a map's values.
+    total = np.zeros(len(frame))
     for k in keys:
         if k not in frame.columns:
-            return pd.Series(np.nan, index=frame.index)
+            return np.full(len(frame), np.nan)
         # Plain addition propagates NaN, so a missing measure leaves the value undefined.
-        total = total + pd.to_numeric(frame[k], errors="coerce").astype(float)
+        total = total + _column(frame, k)
     return total
 
 
@@ -458,13 +466,16 @@ def values(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
         Float, indexed like ``frame``, named ``ind.key``; NaN where undefined (a missing
         column, a missing measure, or a zero denominator).
     """
+    return pd.Series(_values(ind, frame), index=frame.index, name=ind.key, dtype=float)
+
+
+def _values(ind: Indicator, frame: pd.DataFrame) -> np.ndarray:
     num = _sum_columns(frame, ind.numerator)
     if ind.denominator is None:
-        out = num * ind.scale
-    else:
-        den = _sum_columns(frame, ind.denominator)
-        out = (num / den.where(den != 0)) * ind.scale
-    return out.astype(float).rename(ind.key)
+        return num * ind.scale
+    den = _sum_columns(frame, ind.denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den != 0, num / den, np.nan) * ind.scale
 
 
 def per_10k(ind: Indicator, totals: Mapping[str, float]) -> float | None:
@@ -531,14 +542,12 @@ def metric_values(metric: str, frame: pd.DataFrame) -> pd.Series:
         population that is missing or 0).
     """
     ind, per10k = parse_metric(metric)
-    out = values(ind, frame)
+    out = _values(ind, frame)
     if per10k:
-        if _POPULATION_KEY in frame.columns:
-            pop = pd.to_numeric(frame[_POPULATION_KEY], errors="coerce").astype(float)
-        else:
-            pop = pd.Series(np.nan, index=frame.index)
-        out = out / pop.where(pop > 0) * 10_000
-    return out.astype(float).rename(metric)
+        pop = _sum_columns(frame, (_POPULATION_KEY,))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(pop > 0, out / pop, np.nan) * 10_000
+    return pd.Series(out, index=frame.index, name=metric, dtype=float)
 
 
 def metric_facts(metric: str) -> frozenset[str]:
