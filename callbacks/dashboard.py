@@ -2,12 +2,13 @@
 
 State lives in the URL query string (see :mod:`data.views`). Navigation happens in the
 browser: a click on the map or on the ranked chart writes the child's query into the URL
-(``assets/navigation.js``, from the ``DRILL`` store the map part fills), links (ranking,
+(``assets/navigation.js``, from the ``DRILL`` relay the map part fills), links (ranking,
 breadcrumb) and Back change it too, and every URL change is copied into the ``STATE`` store
 in the browser, which asks for the whole view at once (one callback, one request: its four
 parts are computed and remembered on their own; the same answer audits the view and sets the
-controls from the URL, :func:`show_view`). :func:`navigate` turns a person's control change
-into a new query (Dash's ``dcc.Location`` pushes a history entry, so browser Back works).
+controls from the URL, :func:`show_view`, and carries the URL each control choice leads to,
+:func:`control_links`). :func:`navigate` turns a person's control change into a new query
+(Dash's ``dcc.Location`` pushes a history entry, so browser Back works).
 
 Every callback body is a module-level function taking ``services`` first, so tests call the
 logic directly; :func:`register` only wires them to the app.
@@ -15,6 +16,8 @@ logic directly; :func:`register` only wires them to the app.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +29,7 @@ from callbacks import scope
 from callbacks.services import Services
 from data import periods, views
 from data.cache import remember
-from data.indicators import metric_label
+from data.indicators import METRIC_CHOICES, metric_label
 from data.levels import LEVEL_LABELS
 from geo.hotspots import METHOD_TEXT
 from layouts import dashboard as layout
@@ -69,13 +72,25 @@ def control_values(state: views.ViewState) -> tuple[Any, ...]:
     )
 
 
+#: The controls whose every choice is known in advance, with those choices: their URLs travel
+#: with the view (:func:`control_links`), so choosing one asks for its view at once.
+LINKED_CONTROLS: tuple[tuple[Ids, tuple[Any, ...]], ...] = (
+    (Ids.PERIOD, tuple(periods.PERIOD_CHOICES)),
+    (Ids.METRIC, tuple(METRIC_CHOICES)),
+    (Ids.STREAM, tuple(views.STREAM_CHOICES)),
+    (Ids.HOTSPOT, (True, False)),
+    (Ids.MAP_VIEW, tuple(o["value"] for o in layout.VIEW_OPTIONS)),
+)
+
+
 def controls_showing(search: str | None, state: views.ViewState) -> dict[str, Any]:
     """What ``assets/navigation.js`` (``showControls``) needs to show ``state`` on the controls.
 
-    ``{"search": …, "controls": [[id, prop, value], …]}`` (order of :data:`CONTROLS`). The
-    browser sets only the controls that differ, and only while the URL is still ``search``:
-    an answer that arrives after a person chose something else (a newer view is on its way)
-    must not put the old choice back, which would move the URL back too.
+    ``{"search": …, "controls": [[id, prop, value], …], "next": …}`` (order of
+    :data:`CONTROLS`; ``next`` is :func:`control_links`). The browser sets only the controls
+    that differ, and only while the URL is still ``search``: an answer that arrives after a
+    person chose something else (a newer view is on its way) must not put the old choice
+    back, which would move the URL back too.
     """
     return {
         "search": search or "",
@@ -83,7 +98,32 @@ def controls_showing(search: str | None, state: views.ViewState) -> dict[str, An
             [cid, prop, value]
             for (cid, prop), value in zip(CONTROLS, control_values(state), strict=True)
         ],
+        "next": control_links(state),
     }
+
+
+@functools.lru_cache(maxsize=256)  # a pure function of the state; ~1 ms a view otherwise
+def control_links(state: views.ViewState) -> dict[str, dict[str, str | None]]:
+    """The URL each choice of the :data:`LINKED_CONTROLS` leads to from ``state``.
+
+    ``{control id: {JSON of the value: search}}``, ``None`` where the choice changes nothing:
+    what :func:`navigate` answers for that choice, computed with the view so the browser
+    asks for the next view at once instead of asking the server for its URL first (a round
+    trip and two renderer cycles before every period or metric change). Dates and
+    categories, which cannot be listed, still go through :func:`navigate`.
+    """
+    shown = control_values(state)
+    links: dict[str, dict[str, str | None]] = {}
+    for cid, choices in LINKED_CONTROLS:
+        slot = next(i for i, (c, prop) in enumerate(CONTROLS) if c == cid and prop != "end_date")
+        out: dict[str, str | None] = {}
+        for value in choices:
+            controls = list(shown)
+            controls[slot] = value
+            search = _navigate_from(state, cid, tuple(controls))[0]
+            out[json.dumps(value)] = None if search is no_update else search
+        links[str(cid)] = out
+    return links
 
 
 def navigate(
@@ -92,7 +132,9 @@ def navigate(
     """The URL after the control ``trigger`` changed.
 
     A control that shows what the URL already says (set by :func:`show_view`) changes nothing,
-    so only a person's choice moves the URL.
+    so only a person's choice moves the URL. The page asks the server for it when dates or
+    categories are chosen; the other controls' URLs come with the view (:func:`control_links`,
+    the same answers computed in advance).
 
     Returns
     -------
@@ -100,8 +142,13 @@ def navigate(
         ``(search, *controls)``: the new query, or ``no_update`` when it did not change (so no
         history entry is added); ``no_update`` for controls the user just set.
     """
+    return _navigate_from(resolve(services, search), trigger, controls)
+
+
+def _navigate_from(
+    current: views.ViewState, trigger: str | None, controls: tuple[Any, ...]
+) -> tuple[Any, ...]:
     period, start, end, metric, stream, cats, hot, view = controls
-    current = resolve(services, search)
     new = dict(current.query())
     out_controls: list[Any] = [no_update] * len(CONTROLS)
     unchanged = (no_update, *out_controls)
@@ -533,24 +580,31 @@ def show_view(services: Services, search: str | None) -> tuple[Any, ...]:
 def register(app: Dash, services: Services) -> None:
     """Wire the dashboard callbacks to ``app`` with ``services`` bound."""
     control_outputs = [Output(cid, prop) for cid, prop in CONTROLS]
-    control_inputs = [Input(cid, prop) for cid, prop in CONTROLS]
 
     # Navigation in the browser (assets/navigation.js): a click on the map or the ranked
     # chart writes the URL; every URL change is copied into STATE, which asks for the view.
-    app.clientside_callback(
-        ClientsideFunction(namespace="shiyuDashboard", function_name="drillTarget"),
-        Input(Ids.DRILL, "data"),
-    )
+    # The answer's drill target, controls and PNG names reach the page's scripts through
+    # layout.Relay components, not clientside callbacks.
     app.clientside_callback(
         ClientsideFunction(namespace="shiyuDashboard", function_name="route"),
         Input(Ids.URL, "search"),
         State(Ids.STATE, "data"),
     )
 
+    # A choice of period, metric, focus stream, hotspots or map view follows the URL that came
+    # with the view (navigation.js, choose: control_links); dates and categories are asked of
+    # the server.
+    app.clientside_callback(
+        ClientsideFunction(namespace="shiyuDashboard", function_name="choose"),
+        *[Input(cid, "value") for cid, _choices in LINKED_CONTROLS],
+        prevent_initial_call=True,
+    )
+    typed = {(Ids.DATES, "start_date"), (Ids.DATES, "end_date"), (Ids.CATEGORIES, "value")}
+
     @app.callback(
         Output(Ids.URL, "search"),
         *control_outputs,
-        *control_inputs,
+        *[Input(c, p) if (c, p) in typed else State(c, p) for c, p in CONTROLS],
         State(Ids.URL, "search"),
         prevent_initial_call=True,
     )
@@ -619,16 +673,3 @@ def register(app: Dash, services: Services) -> None:
     )
     def _view(store: dict | None) -> tuple[Any, ...]:
         return show_view(services, (store or {}).get("search"))
-
-    # The controls changed by the answer start _navigate, which leaves the URL alone for them.
-    app.clientside_callback(
-        ClientsideFunction(namespace="shiyuDashboard", function_name="showControls"),
-        Input(Ids.SHOWN, "data"),
-        *[State(cid, prop) for cid, prop in CONTROLS],
-    )
-
-    # assets/downloads.js names the camera button's PNG from this store when it is clicked.
-    app.clientside_callback(
-        ClientsideFunction(namespace="shiyuDashboard", function_name="downloadNames"),
-        Input(Ids.DOWNLOAD_NAMES, "data"),
-    )

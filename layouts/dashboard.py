@@ -40,6 +40,7 @@ __all__ = [
     "trend_note",
     "ranking_table",
     "risk_summary",
+    "Relay",
     "StaticTree",
     "static_tree",
     "validation_layout",
@@ -335,12 +336,12 @@ def page() -> html.Div:
             dcc.Location(id=Ids.URL, refresh=False),
             dcc.Store(id=Ids.STATE),
             # Where a click on the map or the ranked chart leads (assets/navigation.js).
-            dcc.Store(id=Ids.DRILL),
+            Relay(id=Ids.DRILL, handler="drillTarget"),
             # The controls showing the answered view, set if the URL is still its
             # (assets/navigation.js, showControls).
-            dcc.Store(id=Ids.SHOWN),
+            Relay(id=Ids.SHOWN, handler="showControls"),
             # Graph id → PNG file name of what it shows (read by assets/downloads.js).
-            dcc.Store(id=Ids.DOWNLOAD_NAMES),
+            Relay(id=Ids.DOWNLOAD_NAMES, handler="downloadNames"),
             _header(),
             html.Main(
                 [
@@ -416,6 +417,38 @@ class StaticTree(Component):
         if id is not None:
             args["id"] = id
         super().__init__(**args)
+
+
+class Relay(Component):
+    """Hands what the view's answer carries to a function of the page's scripts, without a
+    Dash callback (``assets/relay.js``: ``window.shiyu.relays[handler](data)`` after each
+    change of ``data``).
+
+    A ``dcc.Store`` read by a clientside callback costs every answer a cycle of the Dash
+    renderer: its bookkeeping dispatches run every mounted component's selector, a React
+    commit and a frame follow, while the map is still drawing. Three such stores (the drill
+    target, the controls to show, the PNG names) were ~20 of a drill's ~37 callback
+    dispatches.
+
+    Keyword arguments
+    -----------------
+    id : str
+    handler : str
+        Name in ``window.shiyu.relays``.
+    data : any JSON
+    """
+
+    _children_props: list[str] = []
+    _base_nodes = ["children"]
+    _namespace = "shiyu"
+    _type = "Relay"
+
+    def __init__(self, id: str, handler: str, data: Any = None, **kwargs: Any) -> None:  # noqa: A002 - Dash's prop name
+        self._prop_names = ["id", "handler", "data"]
+        self._valid_wildcard_attributes: list[str] = []
+        self.available_properties = ["id", "handler", "data"]
+        self.available_wildcard_properties: list[str] = []
+        super().__init__(id=id, handler=handler, data=data, **kwargs)
 
 
 def static_tree(element: El, id: str | None = None) -> StaticTree:  # noqa: A002

@@ -4,8 +4,8 @@
  * Every dcc.Graph keeps the config it was built with (2× PNG, file name "图表"): plotly.js 4
  * answers a Plotly.react whose config differs from the last one with newPlot + react, which
  * rebuilds the SVG and, for the map, the whole MapLibre map, on every drill. The server sends
- * the names instead (store dash-download-names: graph id → file name, via the clientside
- * callback shiyuDashboard.downloadNames), and a click on a graph's mode bar sets
+ * the names instead (dash-download-names: graph id → file name, through the Relay handler
+ * downloadNames), and a click on a graph's mode bar sets
  * toImageButtonOptions.filename just for that click: plotly.js reads it synchronously when the
  * camera button is clicked, and the original options are put back right after, so the next
  * Plotly.react sees the config it knows.
@@ -37,14 +37,9 @@
     true
   );
 
-  window.dash_clientside = window.dash_clientside || {};
-  window.dash_clientside.shiyuDashboard = Object.assign(
-    window.dash_clientside.shiyuDashboard || {},
-    {
-      downloadNames: function (data) {
-        names = data || {};
-        return window.dash_clientside.no_update;
-      },
-    }
-  );
+  var shiyu = (window.shiyu = window.shiyu || {});
+  shiyu.relays = shiyu.relays || {};
+  shiyu.relays.downloadNames = function (data) {
+    names = data || {};
+  };
 })();

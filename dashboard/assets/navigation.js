@@ -1,16 +1,23 @@
 /*
  * Navigation of the leaders' dashboard without a server round trip before the view is asked
- * for (callbacks/dashboard.py registers drillTarget and route as clientside callbacks).
+ * for (callbacks/dashboard.py registers route and choose as clientside callbacks;
+ * drillTarget and showControls are handlers of layout.Relay components, see relay.js).
  *
  * Drill: a click on the map or on the ranked chart (customdata = the unit's code) writes the
- * child's query into the URL: "?unit=<code>&<rest>", where the dash-drill store holds the
+ * child's query into the URL: "?unit=<code>&<rest>", where the dash-drill relay holds the
  * shown view's unit and the rest of its canonical query (callbacks.dashboard.drill_target),
  * so the URL is the one the server would have written. dcc.Location pushes a history entry.
  * It listens to plotly_click on the two graphs itself, inside plotly's click handler, rather
  * than through the graphs' clickData: each renderer cycle between the click and the request
  * waits for the map's next frame on a busy main thread (~50 ms a drill).
  *
- * route: every URL change (drill, link, breadcrumb, Back, a control written by the server's
+ * choose: a person's choice of period, metric, focus stream, hotspots or map view leads to
+ * the URL that came with the shown view for that choice (callbacks.dashboard.control_links),
+ * written here like a drill's; dates and categories, which cannot be listed in advance, are
+ * turned into a URL by the server (navigate). A choice made while a newer URL's view is on
+ * its way waits for that view's links.
+ *
+ * route: every URL change (drill, link, breadcrumb, Back, a URL written by the server's
  * navigate callback, the page load) is copied into the dash-state store, which the view's
  * callback reads. The server checks the unit's scope when it renders, as for any URL typed
  * by hand. It writes the store with set_props, not as a declared output: Dash holds a
@@ -35,7 +42,7 @@
 (function () {
   "use strict";
 
-  var target = null; // the dash-drill store: {unit, rest}
+  var target = null; // what the dash-drill relay last gave: {unit, rest}
   var GRAPHS = ["dash-map", "dash-child-chart"];
   var VIEW_INPUT = "dash-state"; // the store whose changes ask the server for the view
   var UPDATE = "_dash-update-component";
@@ -118,6 +125,22 @@
     set("dash-state", { data: { search: search } });
   }
 
+  // The URLs the controls' choices lead to, as the last answer gave them (callbacks.dashboard.
+  // control_links), and a choice made while a newer view was on its way.
+  var links = null;
+  var pending = null;
+
+  function choose(id, value) {
+    var current = window.location.search || "";
+    if (!links || links.search !== current) {
+      pending = [id, value]; // the links of the URL shown come with its view
+      return;
+    }
+    pending = null;
+    var next = (links.next[id] || {})[JSON.stringify(value)];
+    if (typeof next === "string" && next !== current) show(next);
+  }
+
   function quiet(gd) {
     var subplot = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
     // MapLibre reads this option on every frame; plotly.js creates the map without it.
@@ -163,25 +186,43 @@
     });
   });
 
-  window.shiyu = Object.assign(window.shiyu || {}, { drillSearch: drillSearch });
+  function shown(id, prop) {
+    var component = window.dash_component_api.getLayout(id);
+    return component && component.props ? component.props[prop] : undefined;
+  }
+
+  var shiyu = (window.shiyu = window.shiyu || {});
+  shiyu.drillSearch = drillSearch;
+  shiyu.relays = shiyu.relays || {};
+  // The view's answer, through layout.Relay components (no Dash callback cycle each).
+  shiyu.relays.drillTarget = function (data) {
+    target = data || null;
+    listen();
+  };
+  shiyu.relays.showControls = function (answer) {
+    if (!answer || answer.search !== (window.location.search || "")) return;
+    links = { search: answer.search, next: answer.next || {} };
+    if (pending) {
+      choose(pending[0], pending[1]);
+      if (answer.search !== (window.location.search || "")) return;
+    }
+    var changed = {};
+    answer.controls.forEach(function (c) {
+      if (JSON.stringify(c[2]) === JSON.stringify(shown(c[0], c[1]))) return;
+      (changed[c[0]] = changed[c[0]] || {})[c[1]] = c[2];
+    });
+    Object.keys(changed).forEach(function (id) {
+      window.dash_clientside.set_props(id, changed[id]);
+    });
+  };
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.shiyuDashboard = Object.assign(
     window.dash_clientside.shiyuDashboard || {},
     {
-      drillTarget: function (data) {
-        target = data || null;
-        listen();
-      },
-      showControls: function (shown) {
-        var current = Array.prototype.slice.call(arguments, 1);
-        if (!shown || shown.search !== (window.location.search || "")) return;
-        var changed = {};
-        shown.controls.forEach(function (c, i) {
-          if (JSON.stringify(c[2]) === JSON.stringify(current[i])) return;
-          (changed[c[0]] = changed[c[0]] || {})[c[1]] = c[2];
-        });
-        Object.keys(changed).forEach(function (id) {
-          window.dash_clientside.set_props(id, changed[id]);
+      choose: function () {
+        var fired = window.dash_clientside.callback_context.triggered || [];
+        fired.forEach(function (t) {
+          choose(t.prop_id.split(".")[0], t.value);
         });
       },
       route: function (search, store) {

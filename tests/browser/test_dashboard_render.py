@@ -7,6 +7,7 @@ a drill asks for the new view at once, without waiting for the server's sync.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -187,8 +188,8 @@ def test_dr004_a_drill_asks_for_the_view_at_once(dashboard_page, tiny_repo) -> N
 
     # An answer that a newer URL overtook sets no control (it would move the URL back) …
     url = page.url
-    show = "(search) => window.dash_clientside.shiyuDashboard.showControls({search: search, "
-    show += "controls: [['dash-period', 'value', 'year']]}, '30d')"
+    show = "(search) => window.shiyu.relays.showControls({search: search, "
+    show += "controls: [['dash-period', 'value', 'year']]})"
     page.evaluate(show, "?unit=elsewhere")
     page.wait_for_timeout(500)
     expect(page.locator(f"#{Ids.PERIOD}")).not_to_contain_text("本年")
@@ -253,6 +254,41 @@ def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tin
     page.wait_for_timeout(500)
     bodies = [json.loads(r.post_data) for r in posts]
     assert [b["inputs"][0]["value"] for b in bodies] == [{"search": search}, {"search": start}]
+
+
+def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> None:
+    """Period, metric, stream, hotspots, map view: the URL a choice leads to came with the
+    view (callbacks.dashboard.control_links), so the view is the only request."""
+    recorder, base = dashboard_page
+    page = recorder.page
+    _open(recorder, base)
+    expect(_kpi(page, "dispute_received")).not_to_be_empty()
+    page.wait_for_timeout(500)
+    posts: list = []
+    page.on("request", lambda r: posts.append(r) if "_dash-update" in r.url else None)
+
+    page.locator(f"#{Ids.METRIC}").click()
+    page.get_by_role("option", name="信访件次", exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"metric=petition_received(&|$)"))
+    expect(page.locator(f"#{Ids.MAP_TITLE}")).to_contain_text("信访件次")
+    page.wait_for_timeout(500)
+    bodies = [json.loads(r.post_data) for r in posts]
+    assert [b["inputs"][0]["id"] for b in bodies] == [Ids.STATE]
+    assert "metric=petition_received" in bodies[0]["inputs"][0]["value"]["search"]
+
+    posts.clear()
+    page.locator(f"#{Ids.HOTSPOT}").click()
+    expect(page).to_have_url(re.compile(r"hot=1"))
+    page.wait_for_timeout(500)
+    assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
+
+    # Back: the view and the control follow the URL, and nothing else is asked for.
+    posts.clear()
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"hot=1"))
+    expect(page.locator(f"#{Ids.HOTSPOT}")).not_to_be_checked()
+    page.wait_for_timeout(500)
+    assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
 
 
 def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -91,6 +92,29 @@ def test_cb003_controls_write_the_url(services, tiny_repo) -> None:
     url, *out = cb.navigate(services, Ids.STREAM, "?cat=邻里纠纷", tuple(controls))
     assert views.parse_search(url)["stream"] == "petition" and "cat" not in views.parse_search(url)
     assert out[5] == []
+
+
+@pytest.mark.parametrize(
+    "search", ["", "?period=month&metric=petition_received&hot=1", "?stream=petition&cat=其他"]
+)
+def test_cb005_control_links_are_what_navigate_writes(services, search: str) -> None:
+    """The URLs that come with a view (navigation.js follows them when a person picks a
+    period, metric, stream, hotspots or map view) are the ones navigate answers."""
+    state = cb.resolve(services, search)
+    shown = cb.control_values(state)
+    links = cb.controls_showing(search, state)["next"]
+    assert set(links) == {str(cid) for cid, _ in cb.LINKED_CONTROLS}
+    for cid, choices in cb.LINKED_CONTROLS:
+        assert len(links[cid]) == len(choices)
+        slot = [c for c, _ in cb.CONTROLS].index(cid)
+        for value in choices:
+            controls = list(shown)
+            controls[slot] = value
+            written = cb.navigate(services, cid, search, tuple(controls))[0]
+            assert links[cid][json.dumps(value)] == (None if written is no_update else written)
+    # The value shown leads nowhere; another one to its view.
+    assert links[Ids.PERIOD][json.dumps(state.period.key)] is None
+    assert views.parse_search(links[Ids.METRIC]['"patrol_groups"'])["metric"] == "patrol_groups"
 
 
 def test_cb004_render_header_breadcrumb_and_alerts(services, tiny_repo) -> None:

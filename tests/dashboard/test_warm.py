@@ -63,7 +63,7 @@ def test_warm001_leaders_first_views_are_answered_from_the_cache_computing_nothi
     assert result.views == 1 + 2 * len(districts)
 
     # A city leader on another worker: the page load, then a map click on each district,
-    # with the URL assets/navigation.js writes from the map part's dash-drill store.
+    # with the URL assets/navigation.js writes from the map part's dash-drill relay.
     services = _leader(settings, city)
     answers = [cb.render_view(services, "")]
     cb.category_options(services, DEFAULT_STREAM)  # the page load's other callback
