@@ -83,6 +83,10 @@ LINKED_CONTROLS: tuple[tuple[Ids, tuple[Any, ...]], ...] = (
 )
 
 
+#: Stand-ins for the picked dates in the URL :func:`control_links` gives for the date pickers.
+DATE_SLOTS = ("0000-00-01", "0000-00-02")
+
+
 def controls_showing(search: str | None, state: views.ViewState) -> dict[str, Any]:
     """What ``assets/navigation.js`` (``showControls``) needs to show ``state`` on the controls.
 
@@ -103,7 +107,7 @@ def controls_showing(search: str | None, state: views.ViewState) -> dict[str, An
 
 
 @functools.lru_cache(maxsize=256)  # a pure function of the state; ~1 ms a view otherwise
-def control_links(state: views.ViewState) -> dict[str, dict[str, str | None]]:
+def control_links(state: views.ViewState) -> dict[str, Any]:
     """The URL each choice of the :data:`LINKED_CONTROLS` leads to from ``state``.
 
     ``{control id: {JSON of the value: search}}``, ``None`` where the choice changes nothing:
@@ -113,7 +117,7 @@ def control_links(state: views.ViewState) -> dict[str, dict[str, str | None]]:
     categories, which cannot be listed, still go through :func:`navigate`.
     """
     shown = control_values(state)
-    links: dict[str, dict[str, str | None]] = {}
+    links: dict[str, Any] = {}
     for cid, choices in LINKED_CONTROLS:
         slot = next(i for i, (c, prop) in enumerate(CONTROLS) if c == cid and prop != "end_date")
         out: dict[str, str | None] = {}
@@ -123,6 +127,20 @@ def control_links(state: views.ViewState) -> dict[str, dict[str, str | None]]:
             search = _navigate_from(state, cid, tuple(controls))[0]
             out[json.dumps(value)] = None if search is no_update else search
         links[str(cid)] = out
+    # Dates: the URL with the two dates to fill in, and the spans the pickers show without a
+    # person's choice (the URL's period's; a preset period's, when the period control shows it).
+    picked = (state.period.key, DATE_SLOTS[0], DATE_SLOTS[1], *shown[3:])
+    links[str(Ids.DATES)] = {
+        "custom": _navigate_from(state, Ids.DATES, picked)[0],
+        "slots": list(DATE_SLOTS),
+        "shown": [state.period.start.isoformat(), state.period.end.isoformat()],
+        "spans": {
+            key: [span.start.isoformat(), span.end.isoformat()]
+            for key in periods.PERIOD_CHOICES
+            if key != "custom"
+            for span in [periods.resolve_period(key, state.anchor)]
+        },
+    }
     return links
 
 
@@ -591,15 +609,21 @@ def register(app: Dash, services: Services) -> None:
         State(Ids.STATE, "data"),
     )
 
-    # A choice of period, metric, focus stream, hotspots or map view follows the URL that came
-    # with the view (navigation.js, choose: control_links); dates and categories are asked of
-    # the server.
+    # A choice of period, metric, focus stream, hotspots, map view or dates follows the URL
+    # that came with the view (navigation.js, choose: control_links); categories are asked
+    # of the server.
     app.clientside_callback(
         ClientsideFunction(namespace="shiyuDashboard", function_name="choose"),
         *[Input(cid, "value") for cid, _choices in LINKED_CONTROLS],
         prevent_initial_call=True,
     )
-    typed = {(Ids.DATES, "start_date"), (Ids.DATES, "end_date"), (Ids.CATEGORIES, "value")}
+    app.clientside_callback(
+        ClientsideFunction(namespace="shiyuDashboard", function_name="chooseDates"),
+        Input(Ids.DATES, "start_date"),
+        Input(Ids.DATES, "end_date"),
+        prevent_initial_call=True,
+    )
+    typed = {(Ids.CATEGORIES, "value")}
 
     @app.callback(
         Output(Ids.URL, "search"),

@@ -11,11 +11,11 @@
  * than through the graphs' clickData: each renderer cycle between the click and the request
  * waits for the map's next frame on a busy main thread (~50 ms a drill).
  *
- * choose: a person's choice of period, metric, focus stream, hotspots or map view leads to
- * the URL that came with the shown view for that choice (callbacks.dashboard.control_links),
- * written here like a drill's; dates and categories, which cannot be listed in advance, are
- * turned into a URL by the server (navigate). A choice made while a newer URL's view is on
- * its way waits for that view's links.
+ * choose: a person's choice of period, metric, focus stream, hotspots, map view or dates
+ * leads to the URL that came with the shown view for that choice (callbacks.dashboard.
+ * control_links), written here like a drill's; categories, which cannot be listed in
+ * advance, are turned into a URL by the server (navigate). A choice made while a newer URL's
+ * view is on its way waits for that view's links.
  *
  * route: every URL change (drill, link, breadcrumb, Back, a URL written by the server's
  * navigate callback, the page load) is copied into the dash-state store, which the view's
@@ -137,8 +137,25 @@
       return;
     }
     pending = null;
-    var next = (links.next[id] || {})[JSON.stringify(value)];
+    var next =
+      id === "dash-dates"
+        ? datesSearch(links.next[id], value)
+        : (links.next[id] || {})[JSON.stringify(value)];
     if (typeof next === "string" && next !== current) show(next);
+  }
+
+  // The URL of dates picked by a person, or null for the dates the pickers show anyway (the
+  // URL's period's, or a preset period's while the period control shows it).
+  function datesSearch(dates, value) {
+    var start = value[0] ? String(value[0]).slice(0, 10) : "";
+    var end = value[1] ? String(value[1]).slice(0, 10) : "";
+    if (!dates || !start || !end) return null;
+    var spans = [dates.shown, dates.spans[shown("dash-period", "value")]];
+    var display = spans.some(function (s) {
+      return s && s[0] === start && s[1] === end;
+    });
+    if (display) return null;
+    return dates.custom.replace(dates.slots[0], start).replace(dates.slots[1], end);
   }
 
   function quiet(gd) {
@@ -219,6 +236,9 @@
   window.dash_clientside.shiyuDashboard = Object.assign(
     window.dash_clientside.shiyuDashboard || {},
     {
+      chooseDates: function (start, end) {
+        choose("dash-dates", [start, end]);
+      },
       choose: function () {
         var fired = window.dash_clientside.callback_context.triggered || [];
         fired.forEach(function (t) {

@@ -290,6 +290,25 @@ def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> Non
     page.wait_for_timeout(500)
     assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
 
+    # A period: the date pickers then show its dates, which is no choice of dates.
+    posts.clear()
+    page.locator(f"#{Ids.PERIOD}").click()
+    page.get_by_role("option", name="本月", exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"period=month"))
+    expect(page.locator(".dash-datepicker-start-date")).to_have_value("2026-10-01")
+    page.wait_for_timeout(500)
+    assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
+
+    # Dates a person types are a custom period, asked for at once too.
+    posts.clear()
+    start = page.locator(".dash-datepicker-start-date")
+    start.fill("2026-10-05")
+    start.press("Enter")
+    expect(page).to_have_url(re.compile(r"period=custom&.*start=2026-10-05&end=2026-10-31"))
+    expect(page.locator(f"#{Ids.PERIOD}")).to_contain_text("自定义")
+    page.wait_for_timeout(500)
+    assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
+
 
 def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> None:
     from layouts.dashboard import kpi_id, static_tree

@@ -103,7 +103,7 @@ def test_cb005_control_links_are_what_navigate_writes(services, search: str) -> 
     state = cb.resolve(services, search)
     shown = cb.control_values(state)
     links = cb.controls_showing(search, state)["next"]
-    assert set(links) == {str(cid) for cid, _ in cb.LINKED_CONTROLS}
+    assert set(links) == {str(cid) for cid, _ in cb.LINKED_CONTROLS} | {Ids.DATES}
     for cid, choices in cb.LINKED_CONTROLS:
         assert len(links[cid]) == len(choices)
         slot = [c for c, _ in cb.CONTROLS].index(cid)
@@ -112,6 +112,18 @@ def test_cb005_control_links_are_what_navigate_writes(services, search: str) -> 
             controls[slot] = value
             written = cb.navigate(services, cid, search, tuple(controls))[0]
             assert links[cid][json.dumps(value)] == (None if written is no_update else written)
+    # Dates: the URL with the picked dates filled in; the spans the pickers show anyway.
+    dates = links[Ids.DATES]
+    controls = list(shown)
+    controls[1:3] = ["2026-09-03", "2026-09-20"]
+    written = cb.navigate(services, Ids.DATES, search, tuple(controls))[0]
+    picked = dates["custom"].replace(dates["slots"][0], "2026-09-03")
+    assert picked.replace(dates["slots"][1], "2026-09-20") == written
+    assert dates["shown"] == [state.period.start.isoformat(), state.period.end.isoformat()]
+    for key, span in dates["spans"].items():
+        controls = list(shown)
+        controls[0:3] = [key, *span]
+        assert cb.navigate(services, Ids.DATES, search, tuple(controls))[0] is no_update
     # The value shown leads nowhere; another one to its view.
     assert links[Ids.PERIOD][json.dumps(state.period.key)] is None
     assert views.parse_search(links[Ids.METRIC]['"patrol_groups"'])["metric"] == "patrol_groups"
