@@ -228,6 +228,24 @@ def _dates_shown(current: views.ViewState, period: str | None) -> set[tuple[str,
     return {(p.start.isoformat(), p.end.isoformat()) for p in spans}
 
 
+def categories_shown(
+    services: Services,
+    trigger: str | None,
+    stream: str | None,
+    wanted: bool,
+    chosen: list[str] | None,
+) -> list[dict[str, str]] | Any:
+    """The category filter's options once they are needed: the filter was opened (``wanted``)
+    or categories are chosen (a URL named them, and they need their labels). Otherwise none,
+    without a read; ``no_update`` for a pick among the options already shown (``trigger``:
+    the component that changed)."""
+    if not wanted and not chosen:
+        return []
+    if trigger == Ids.CATEGORIES and wanted:
+        return no_update
+    return category_options(services, stream)
+
+
 def category_options(services: Services, stream: str | None) -> list[dict[str, str]]:
     """Options of the category filter for the focus stream."""
     return [
@@ -636,9 +654,17 @@ def register(app: Dash, services: Services) -> None:
         *controls, search = values
         return navigate(services, ctx.triggered_id, search, tuple(controls))
 
-    @app.callback(Output(Ids.CATEGORIES, "options"), Input(Ids.STREAM, "value"))
-    def _categories(stream):  # noqa: ANN001, ANN202
-        return category_options(services, stream)
+    # The category filter's options are the city's whole history of cases (30–50 ms a data
+    # version): read once the filter is opened or a URL names categories, not on page load.
+    @app.callback(
+        Output(Ids.CATEGORIES, "options"),
+        Input(Ids.STREAM, "value"),
+        Input(Ids.CATEGORIES_WANTED, "data"),
+        Input(Ids.CATEGORIES, "value"),
+        prevent_initial_call=True,
+    )
+    def _categories(stream, wanted, chosen):  # noqa: ANN001, ANN202
+        return categories_shown(services, ctx.triggered_id, stream, bool(wanted), chosen)
 
     # One answer for the whole view: each callback answer costs the browser a few renderer
     # cycles (loading states, prop updates, a commit), and each cycle waits for the map's

@@ -84,8 +84,8 @@ def warm(services: Services, clock: Callable[[], float] = time.perf_counter) -> 
     views = plan(services)
     for scope_code, search in views:
         dashboard_callbacks.render_view(_as(services, scope_code), search)
-    # The category filter's options, which every page load asks for beside the view (the
-    # city's whole history of cases: ~30–50 ms on `large`).
+    # The category filter's options, read when a leader first opens the filter (the city's
+    # whole history of cases: ~30–50 ms on `large`).
     for stream in STREAM_CHOICES:
         dashboard_callbacks.category_options(services, stream)
     return Warmed(version, len(views), clock() - started)

@@ -61,6 +61,7 @@ class Ids(StrEnum):
     DATES = "dash-dates"
     STREAM = "dash-stream"
     CATEGORIES = "dash-categories"
+    CATEGORIES_WANTED = "dash-categories-wanted"
     ALERTS = "dash-alerts"
     KPIS = "dash-kpis"
     MAP_TITLE = "dash-map-title"
@@ -335,6 +336,9 @@ def page() -> html.Div:
         [
             dcc.Location(id=Ids.URL, refresh=False),
             dcc.Store(id=Ids.STATE),
+            # Set once the category filter is first opened: its options are read then
+            # (assets/navigation.js), not on every page load.
+            dcc.Store(id=Ids.CATEGORIES_WANTED),
             # Where a click on the map or the ranked chart leads (assets/navigation.js).
             Relay(id=Ids.DRILL, handler="drillTarget"),
             # The controls showing the answered view, set if the URL is still its

@@ -196,6 +196,17 @@
 
   // Before plotly's own click handling: the graphs are drawn after the store arrives.
   document.addEventListener("mousedown", listen, true);
+  // The category filter's options are asked for when it is first opened (or focused).
+  var categoriesWanted = false;
+  function wantCategories(event) {
+    var box = document.getElementById("dash-categories");
+    if (categoriesWanted || !box || !box.contains(event.target)) return;
+    categoriesWanted = true;
+    window.dash_clientside.set_props("dash-categories-wanted", { data: true });
+  }
+  document.addEventListener("mousedown", wantCategories, true);
+  document.addEventListener("focusin", wantCategories, true);
+
   // Links (ranking, breadcrumb, KPI cards) and Back: the URL has just changed.
   ["_dashprivate_pushstate", "popstate"].forEach(function (name) {
     window.addEventListener(name, function () {
@@ -228,6 +239,18 @@
       if (JSON.stringify(c[2]) === JSON.stringify(shown(c[0], c[1]))) return;
       (changed[c[0]] = changed[c[0]] || {})[c[1]] = c[2];
     });
+    var cats = changed["dash-categories"];
+    if (cats && cats.value && cats.value.length) {
+      // The filter's options are read once it is opened: categories a URL names come with
+      // their own options, or the dropdown would drop them as unknown.
+      var options = (shown("dash-categories", "options") || []).slice();
+      cats.value.forEach(function (c) {
+        if (!options.some(function (o) { return o.value === c; })) {
+          options.push({ label: c, value: c });
+        }
+      });
+      cats.options = options;
+    }
     Object.keys(changed).forEach(function (id) {
       window.dash_clientside.set_props(id, changed[id]);
     });

@@ -310,6 +310,31 @@ def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> Non
     assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
 
 
+def test_dr007_category_options_are_read_when_the_filter_is_opened(dashboard_page) -> None:
+    recorder, base = dashboard_page
+    page = recorder.page
+    posts: list = []
+    page.on("request", lambda r: posts.append(r) if "_dash-update" in r.url else None)
+    _open(recorder, base)
+    expect(_kpi(page, "dispute_received")).not_to_be_empty()
+    page.wait_for_timeout(500)
+    outputs = [json.loads(r.post_data)["output"] for r in posts]
+    assert not any(f"{Ids.CATEGORIES}.options" in o for o in outputs), outputs
+
+    page.locator(f"#{Ids.CATEGORIES}").click()
+    option = page.get_by_role("option").first
+    expect(option).to_be_visible()
+    name = option.inner_text().strip()
+    option.click()
+    expect(page).to_have_url(re.compile(r"cat="))
+    expect(page.locator(f"#{Ids.BREAKDOWN_TITLE}")).to_contain_text(name)
+
+    # A link naming a category shows it chosen, with its label.
+    page.goto(base + "/?" + urlencode({"cat": name}))
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    expect(page.locator(f"#{Ids.CATEGORIES}")).to_contain_text(name)
+
+
 def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> None:
     from layouts.dashboard import kpi_id, static_tree
     from layouts.elements import col_class, h, link, progress

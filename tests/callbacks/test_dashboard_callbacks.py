@@ -214,6 +214,15 @@ def test_cb008_trends_and_panels(services) -> None:
 def test_cb009_category_options(services) -> None:
     opts = cb.category_options(services, "petition")
     assert opts and all(set(o) == {"label", "value"} for o in opts)
+    # Read only once needed: the filter opened, or categories named by the URL.
+    assert cb.categories_shown(services, Ids.STREAM, "petition", False, []) == []
+    assert cb.categories_shown(services, Ids.CATEGORIES_WANTED, "petition", True, []) == opts
+    named = cb.categories_shown(services, Ids.CATEGORIES, "petition", False, [opts[0]["value"]])
+    assert named == opts
+    assert cb.categories_shown(services, Ids.CATEGORIES, "petition", True, ["x"]) is no_update
+    assert cb.categories_shown(services, Ids.STREAM, "dispute", True, []) == cb.category_options(
+        services, "dispute"
+    )
 
 
 def test_cb010_app_factory_registers(tiny_demo_url, tmp_path) -> None:

@@ -144,8 +144,12 @@ def test_prod007_live_gunicorn_gzips_callback_json(tiny_demo_url: str) -> None:
             {
                 "output": "dash-categories.options",
                 "outputs": {"id": "dash-categories", "property": "options"},
-                "inputs": [{"id": "dash-stream", "property": "value", "value": "dispute"}],
-                "changedPropIds": ["dash-stream.value"],
+                "inputs": [
+                    {"id": "dash-stream", "property": "value", "value": "dispute"},
+                    {"id": "dash-categories-wanted", "property": "data", "value": True},
+                    {"id": "dash-categories", "property": "value", "value": []},
+                ],
+                "changedPropIds": ["dash-categories-wanted.data"],
                 "state": [],
             }
         )

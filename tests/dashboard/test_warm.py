@@ -66,7 +66,7 @@ def test_warm001_leaders_first_views_are_answered_from_the_cache_computing_nothi
     # with the URL assets/navigation.js writes from the map part's dash-drill relay.
     services = _leader(settings, city)
     answers = [cb.render_view(services, "")]
-    cb.category_options(services, DEFAULT_STREAM)  # the page load's other callback
+    cb.category_options(services, DEFAULT_STREAM)  # the category filter, once opened
     drill = cb.drill_target(cb.resolve(services, ""))  # what the map part sends the page
     for code in districts:
         search = f"?unit={code}" + (f"&{drill['rest']}" if drill["rest"] else "")
