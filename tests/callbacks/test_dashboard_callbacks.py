@@ -97,7 +97,7 @@ def test_cb003_controls_write_the_url(services, tiny_repo) -> None:
 @pytest.mark.parametrize(
     "search", ["", "?period=month&metric=petition_received&hot=1", "?stream=petition&cat=其他"]
 )
-def test_cb005_control_links_are_what_navigate_writes(services, search: str) -> None:
+def test_cb012_control_links_are_what_navigate_writes(services, search: str) -> None:
     """The URLs that come with a view (navigation.js follows them when a person picks a
     period, metric, stream, hotspots or map view) are the ones navigate answers."""
     state = cb.resolve(services, search)
