@@ -47,6 +47,19 @@ __all__ = [
 ]
 
 
+#: What a dropdown says about itself (dcc.Dropdown's own texts are English: "Select All",
+#: "Search" …). Every dropdown of the page takes these.
+DROPDOWN_LABELS: dcc.Dropdown.Labels = {
+    "select_all": "全选",
+    "deselect_all": "全不选",
+    "selected_count": "已选 {num_selected} 项",
+    "search": "搜索",
+    "clear_search": "清除搜索",
+    "clear_selection": "清除选择",
+    "no_options_found": "无匹配项",
+}
+
+
 class Ids(StrEnum):
     URL = "dash-url"
     STATE = "dash-state"
@@ -197,6 +210,7 @@ def _header() -> html.Header:
                         value=DEFAULT_PERIOD,
                         clearable=False,
                         searchable=False,
+                        labels=DROPDOWN_LABELS,
                         className="ctl ctl-period",
                     ),
                     dcc.DatePickerRange(
@@ -216,6 +230,7 @@ def _header() -> html.Header:
                         value="dispute",
                         clearable=False,
                         searchable=False,
+                        labels=DROPDOWN_LABELS,
                         className="ctl ctl-stream",
                     ),
                     dcc.Dropdown(
@@ -224,6 +239,9 @@ def _header() -> html.Header:
                         value=[],
                         multi=True,
                         placeholder="全部类别",
+                        labels=DROPDOWN_LABELS,
+                        # A stream's categories (15 in the demo city) without scrolling.
+                        maxHeight=540,
                         className="ctl ctl-cats",
                     ),
                 ],
@@ -245,6 +263,7 @@ def page() -> html.Div:
                 options=metric_options,
                 value=DEFAULT_METRIC,
                 clearable=False,
+                labels=DROPDOWN_LABELS,
                 className="ctl ctl-metric",
             ),
             dbc.RadioItems(

@@ -310,6 +310,20 @@ def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> Non
     assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
 
 
+#: How many options of the open dropdown are wholly visible: inside every box that clips them.
+SHOWN_OPTIONS = """() => {
+    const options = [...document.querySelectorAll('[role=option]')];
+    const clips = [];
+    for (let box = options[0].parentElement; box; box = box.parentElement) {
+        if (getComputedStyle(box).overflowY !== 'visible') clips.push(box.getBoundingClientRect());
+    }
+    return options.filter((o) => {
+        const r = o.getBoundingClientRect();
+        return clips.every((c) => r.top >= c.top - 1 && r.bottom <= c.bottom + 1);
+    }).length;
+}"""
+
+
 def test_dr007_category_options_are_read_when_the_filter_is_opened(dashboard_page) -> None:
     recorder, base = dashboard_page
     page = recorder.page
@@ -324,6 +338,12 @@ def test_dr007_category_options_are_read_when_the_filter_is_opened(dashboard_pag
     page.locator(f"#{Ids.CATEGORIES}").click()
     option = page.get_by_role("option").first
     expect(option).to_be_visible()
+    # The list speaks Chinese (dcc.Dropdown's own texts are English) and shows most of a
+    # stream's categories at once (dcc.Dropdown's default height: three, under its search).
+    expect(page.get_by_text("全选", exact=True)).to_be_visible()
+    expect(page.get_by_placeholder("搜索")).to_be_visible()
+    assert page.get_by_text("Select All").count() == 0
+    assert page.evaluate(SHOWN_OPTIONS) >= 10
     name = option.inner_text().strip()
     option.click()
     expect(page).to_have_url(re.compile(r"cat="))
