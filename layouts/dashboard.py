@@ -240,7 +240,7 @@ def _header() -> html.Header:
                         multi=True,
                         placeholder="全部类别",
                         labels=DROPDOWN_LABELS,
-                        # A stream's categories (15 in the demo city) without scrolling.
+                        # Most of a stream's categories at once (11 of the demo's 15; dcc: 3).
                         maxHeight=540,
                         className="ctl ctl-cats",
                     ),
