@@ -50,7 +50,10 @@ Kind = Literal["count", "rate", "average"]
 PER_10K_SUFFIX = "@per10k"
 _POPULATION_KEY = "population"
 #: The roll-up (``data.repository.FACTS``) behind the first part of a totals key.
-_FACT_OF = {"dispute": "case", "petition": "case", "grid_event": "case"} | {
+_FACT_OF = {
+    "dispute": "case",
+    "petition": "case",
+    "grid_event": "case",
     "patrol": "patrol",
     "risk": "risk",
 }

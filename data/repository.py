@@ -657,13 +657,14 @@ def _totals_frame(
     n = len(codes)
     case_m, patrol_m = list(schema.CASE_MEASURES), list(schema.PATROL_MEASURES)
     columns: dict[str, np.ndarray] = {}
-    for stream in Stream if cases is not None else ():
-        block = np.zeros((n, len(case_m)))
-        for row in cases:  # type: ignore[union-attr]
-            if row[1] == stream.value and row[0] in row_of:
-                block[row_of[row[0]]] = [_number(v) for v in row[2:]]
-        for j, m in enumerate(case_m):
-            columns[f"{stream.value}.{m}"] = block[:, j]
+    if cases is not None:
+        for stream in Stream:
+            block = np.zeros((n, len(case_m)))
+            for row in cases:
+                if row[1] == stream.value and row[0] in row_of:
+                    block[row_of[row[0]]] = [_number(v) for v in row[2:]]
+            for j, m in enumerate(case_m):
+                columns[f"{stream.value}.{m}"] = block[:, j]
     if patrols is not None:
         block = np.zeros((n, len(patrol_m)))
         for row in patrols:
@@ -671,18 +672,19 @@ def _totals_frame(
                 block[row_of[row[0]]] = [_number(v) for v in row[1:]]
         for j, m in enumerate(patrol_m):
             columns[f"patrol.{m}"] = block[:, j]
-    for level in RiskLevel if flows is not None and opens is not None else ():
-        new, closed, open_end = np.zeros(n), np.zeros(n), np.zeros(n)
-        for code, lv, n_new, n_closed in flows:  # type: ignore[union-attr]
-            if lv == level.value and code in row_of:
-                new[row_of[code]] = _number(n_new)
-                closed[row_of[code]] = _number(n_closed)
-        for code, lv, n_open in opens:  # type: ignore[union-attr]
-            if lv == level.value and code in row_of:
-                open_end[row_of[code]] = _number(n_open)
-        columns[f"risk.{level.value}.new"] = new
-        columns[f"risk.{level.value}.closed"] = closed
-        columns[f"risk.{level.value}.open_end"] = open_end
+    if flows is not None and opens is not None:
+        for level in RiskLevel:
+            new, closed, open_end = np.zeros(n), np.zeros(n), np.zeros(n)
+            for code, lv, n_new, n_closed in flows:
+                if lv == level.value and code in row_of:
+                    new[row_of[code]] = _number(n_new)
+                    closed[row_of[code]] = _number(n_closed)
+            for code, lv, n_open in opens:
+                if lv == level.value and code in row_of:
+                    open_end[row_of[code]] = _number(n_open)
+            columns[f"risk.{level.value}.new"] = new
+            columns[f"risk.{level.value}.closed"] = closed
+            columns[f"risk.{level.value}.open_end"] = open_end
     columns["population"] = population
     # One 2-D block: a frame built from ~60 separate arrays is consolidated column by column
     # (~2 ms, on every view of every unit).
