@@ -60,6 +60,36 @@ _COLD_PREFIXES = ("cold", "冷", "ll", "low-low", "低-低", "低低")
 
 _EMPTY_SOURCE = {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}
 
+#: The kinds of map trace, bottom to top. Each trace is named by its kind (``uid``) and drawn
+#: just under its kind's marker, an empty hidden layer of the style (``below``). Plotly takes
+#: out and adds again, on every update, the layers of traces that share a ``below`` (all of
+#: ours did: "", the top), and builds anew a trace whose ``uid`` it has not seen (it numbers
+#: them by position, and ours come and go: no-data areas, hotspot outlines). Either way
+#: MapLibre lays out those layers' tiles again and redraws more frames after a drill.
+DRAW_ORDER = (
+    "nodata",
+    "values",
+    "boundary",
+    "density",
+    "hot",
+    "cold",
+    "selected",
+    "hot-legend",
+    "cold-legend",
+    "labels",
+)
+
+
+def _marker(kind: str) -> str:
+    return f"shiyu-under-{kind}"
+
+
+def _drawn_as(kind: str, trace: dict[str, Any]) -> dict[str, Any]:
+    """``trace`` named ``kind`` and drawn at its kind's place in :data:`DRAW_ORDER`."""
+    if kind not in DRAW_ORDER:
+        raise ValueError(f"unknown map trace kind: {kind!r}")
+    return {**trace, "uid": kind, "below": _marker(kind)}
+
 
 def _colorbar(title: str, colours: dict[str, str]) -> dict[str, Any]:
     """The legend bar both map kinds share: bottom right, inside the map."""
@@ -133,6 +163,10 @@ def offline_style(
                 "maxzoom": 22,
             }
         )
+    layers += [
+        {"id": _marker(kind), "type": "background", "layout": {"visibility": "none"}}
+        for kind in DRAW_ORDER
+    ]
     style = {
         "version": 8,
         "name": "shiyu-offline",
@@ -417,21 +451,24 @@ def choropleth_figure(
         }
         names = dict(zip(rows["code"], rows["name"], strict=True))
         traces.append(
-            {
-                "type": "choroplethmap",
-                "name": "暂无数据",
-                "geojson": _subset(features, nodata_codes),
-                "featureidkey": "id",
-                "locations": nodata_codes,
-                "z": [0] * len(nodata_codes),
-                "customdata": nodata_codes,
-                "hovertext": [names.get(c) or props_name.get(c) or c for c in nodata_codes],
-                "hovertemplate": "<b>%{hovertext}</b><br>暂无数据<extra></extra>",
-                "colorscale": [[0.0, colours["nodata"]], [1.0, colours["nodata"]]],
-                "showscale": False,
-                "showlegend": False,
-                "marker": {"line": {"color": colours["outline"], "width": 0.6}},
-            }
+            _drawn_as(
+                "nodata",
+                {
+                    "type": "choroplethmap",
+                    "name": "暂无数据",
+                    "geojson": _subset(features, nodata_codes),
+                    "featureidkey": "id",
+                    "locations": nodata_codes,
+                    "z": [0] * len(nodata_codes),
+                    "customdata": nodata_codes,
+                    "hovertext": [names.get(c) or props_name.get(c) or c for c in nodata_codes],
+                    "hovertemplate": "<b>%{hovertext}</b><br>暂无数据<extra></extra>",
+                    "colorscale": [[0.0, colours["nodata"]], [1.0, colours["nodata"]]],
+                    "showscale": False,
+                    "showlegend": False,
+                    "marker": {"line": {"color": colours["outline"], "width": 0.6}},
+                },
+            )
         )
 
     hotspot_labels = (
@@ -463,7 +500,7 @@ def choropleth_figure(
         main["zmin"] = zmin
     if zmax is not None:
         main["zmax"] = zmax
-    traces.append(main)
+    traces.append(_drawn_as("values", main))
 
     has_hotspots = False
     if "hotspot" in rows:
@@ -477,20 +514,20 @@ def choropleth_figure(
                 )
                 # One legend group: clicking the legend entry hides the outlines as well.
                 outline["legendgroup"] = kind
-                traces.append(outline)
-                traces.append({**_legend_entry(name, colours[kind]), "legendgroup": kind})
+                traces.append(_drawn_as(kind, outline))
+                legend = {**_legend_entry(name, colours[kind]), "legendgroup": kind}
+                traces.append(_drawn_as(f"{kind}-legend", legend))
 
     if selected_code is not None and str(selected_code) in known:
-        traces.append(
-            _outline_trace(
-                features,
-                [str(selected_code)],
-                colour=colours["selected"],
-                width=3.5,
-                name="当前选中",
-                legend=False,
-            )
+        selected = _outline_trace(
+            features,
+            [str(selected_code)],
+            colour=colours["selected"],
+            width=3.5,
+            name="当前选中",
+            legend=False,
         )
+        traces.append(_drawn_as("selected", selected))
 
     if show_labels and {"label_lon", "label_lat"} <= set(frame.columns):
         labelled = rows[
@@ -502,22 +539,25 @@ def choropleth_figure(
         if tiles_crs == "gcj02" and len(lon):
             lon, lat = wgs84_to_gcj02(lon, lat)
         traces.append(
-            {
-                "type": "scattermap",
-                "mode": "text",
-                "name": "名称",
-                "lon": _to_list(np.asarray(lon, dtype=float)),
-                "lat": _to_list(np.asarray(lat, dtype=float)),
-                "text": labelled["name"].astype(str).tolist(),
-                "textfont": {
-                    "family": LABEL_FONT,
-                    "size": _LABEL_SIZE[theme],
-                    "color": colours["label"],
+            _drawn_as(
+                "labels",
+                {
+                    "type": "scattermap",
+                    "mode": "text",
+                    "name": "名称",
+                    "lon": _to_list(np.asarray(lon, dtype=float)),
+                    "lat": _to_list(np.asarray(lat, dtype=float)),
+                    "text": labelled["name"].astype(str).tolist(),
+                    "textfont": {
+                        "family": LABEL_FONT,
+                        "size": _LABEL_SIZE[theme],
+                        "color": colours["label"],
+                    },
+                    "textposition": "middle center",
+                    "hoverinfo": "skip",
+                    "showlegend": False,
                 },
-                "textposition": "middle center",
-                "hoverinfo": "skip",
-                "showlegend": False,
-            }
+            )
         )
 
     layout = _base_layout(
@@ -604,31 +644,33 @@ def density_figure(
     revision = uirevision or _default_uirevision("density", box, tiles_crs)
 
     traces: list[dict[str, Any]] = [
-        {
-            "type": "densitymap",
-            "name": colorbar_title,
-            "lon": lon.tolist(),
-            "lat": lat.tolist(),
-            "z": events.tolist(),
-            "radius": radius,
-            "colorscale": _fade_in(SEQUENTIAL[theme]),
-            "hovertemplate": f"{colorbar_title}：%{{z}}<extra></extra>",
-            "colorbar": _colorbar(colorbar_title, colours),
-            "showlegend": False,
-        }
+        _drawn_as(
+            "density",
+            {
+                "type": "densitymap",
+                "name": colorbar_title,
+                "lon": lon.tolist(),
+                "lat": lat.tolist(),
+                "z": events.tolist(),
+                "radius": radius,
+                "colorscale": _fade_in(SEQUENTIAL[theme]),
+                "hovertemplate": f"{colorbar_title}：%{{z}}<extra></extra>",
+                "colorbar": _colorbar(colorbar_title, colours),
+                "showlegend": False,
+            },
+        )
     ]
     outline_codes = [str(f.get("id")) for f in outline_features.get("features", [])]
     if outline_codes:
-        traces.append(
-            _outline_trace(
-                outline_features,
-                outline_codes,
-                colour=colours["outline"] if theme != "light" else colours["muted"],
-                width=1.0,
-                name="边界",
-                legend=False,
-            )
+        boundary = _outline_trace(
+            outline_features,
+            outline_codes,
+            colour=colours["outline"] if theme != "light" else colours["muted"],
+            width=1.0,
+            name="边界",
+            legend=False,
         )
+        traces.append(_drawn_as("boundary", boundary))
     layout = _base_layout(
         theme=theme,
         title=title,

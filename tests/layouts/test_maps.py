@@ -54,13 +54,16 @@ def test_map001_offline_style_has_no_external_url():
     assert style["version"] == 8
     assert style["glyphs"].startswith(GLYPH_URL_PREFIX + "/")
     assert "{fontstack}" in style["glyphs"] and "{range}" in style["glyphs"]
-    assert style["layers"] == [
-        {
-            "id": "shiyu-background",
-            "type": "background",
-            "paint": {"background-color": "#0b1a33"},
-        }
+    assert style["layers"][0] == {
+        "id": "shiyu-background",
+        "type": "background",
+        "paint": {"background-color": "#0b1a33"},
+    }
+    # The rest mark where each kind of trace is drawn: hidden, so nothing is drawn for them.
+    assert [layer["id"] for layer in style["layers"][1:]] == [
+        f"shiyu-under-{kind}" for kind in maps.DRAW_ORDER
     ]
+    assert all(layer["layout"] == {"visibility": "none"} for layer in style["layers"][1:])
     assert "http" not in json.dumps(style)
     # Plotly strips an empty ``sources`` on update and MapLibre then rejects the style.
     assert style["sources"], "the style must keep a non-empty sources member"
@@ -70,7 +73,7 @@ def test_map002_offline_style_with_internal_tiles():
     url = "http://10.8.0.5/tiles/{z}/{x}/{y}.png"
     style = maps.offline_style("#ffffff", url)
     assert style["sources"]["shiyu-tiles"]["tiles"] == [url]
-    assert [layer["type"] for layer in style["layers"]] == ["background", "raster"]
+    assert [layer["type"] for layer in style["layers"][:2]] == ["background", "raster"]
     assert style["id"] != maps.offline_style("#ffffff")["id"]
     assert style["id"] == maps.offline_style("#ffffff", url)["id"]
     with pytest.raises(ValueError):
@@ -218,3 +221,43 @@ def test_map009_density_figure():
     assert fig["layout"]["title"]["text"] == "事件密度"
     go.Figure(fig)
     json.dumps(fig)
+
+
+def _drawn_order(fig):
+    """The traces' uids bottom to top as MapLibre draws them (each under its ``below``)."""
+    layers = [layer["id"] for layer in fig["layout"]["map"]["style"]["layers"]]
+    uids = [t["uid"] for t in fig["data"]]
+    assert len(set(uids)) == len(uids), uids
+    assert all(t["below"] in layers for t in fig["data"])
+    assert len({t["below"] for t in fig["data"]}) == len(uids)  # shared: re-added each update
+    return sorted(uids, key=lambda uid: layers.index(f"shiyu-under-{uid}"))
+
+
+def test_map010_every_trace_keeps_its_name_and_place_from_one_figure_to_the_next():
+    fc, df = grid()
+    df["hotspot"] = None
+    df.loc[8, "hotspot"] = "热点"
+    df.loc[0, "hotspot"] = "冷点"
+    full = maps.choropleth_figure(
+        fc, df[df["code"] != "350902001001005"], theme="light", selected_code="350902001001002"
+    )
+    plain = maps.choropleth_figure(fc, df.drop(columns="hotspot"), theme="light")
+    # Areas under outlines, outlines under the legend's lines and the labels on top: the
+    # order plotly.js gave them when it placed them itself (choropleths, then scatter).
+    assert _drawn_order(full) == [
+        "nodata",
+        "values",
+        "hot",
+        "cold",
+        "selected",
+        "hot-legend",
+        "cold-legend",
+        "labels",
+    ]
+    # A trace that comes and goes does not rename the others.
+    assert _drawn_order(plain) == ["values", "labels"]
+    assert by_name(plain, "数值")["uid"] == by_name(full, "数值")["uid"]
+    cells = pd.DataFrame({"lon": df["label_lon"], "lat": df["label_lat"], "events": range(9)})
+    assert _drawn_order(maps.density_figure(cells, fc, theme="dark")) == ["boundary", "density"]
+    with pytest.raises(ValueError, match="kind"):
+        maps._drawn_as("sea", {})
