@@ -47,6 +47,7 @@
   var VIEW_INPUT = "dash-state"; // the store whose changes ask the server for the view
   var UPDATE = "_dash-update-component";
   var EARLY_MS = 5000; // an early answer nobody asked for is dropped after this
+  var DROPPED_FRAME_MS = 1000; // a map frame dropped at a drill is drawn after this at the latest
 
   var sendFetch = window.fetch;
   var viewRequest = null; // {url, init, body}: the view callback's last request
@@ -158,10 +159,34 @@
     return dates.custom.replace(dates.slots[0], start).replace(dates.slots[1], end);
   }
 
-  function quiet(gd) {
+  function mapOf(gd) {
     var subplot = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    return subplot && subplot.map ? subplot.map : null;
+  }
+
+  function quiet(gd) {
+    var map = mapOf(gd);
     // MapLibre reads this option on every frame; plotly.js creates the map without it.
-    if (subplot && subplot.map) subplot.map._fadeDuration = 0;
+    if (map) map._fadeDuration = 0;
+  }
+
+  // The frame MapLibre asked for when the button went up: its drag handler asks for one even
+  // when nothing moved, and the map is about to be drawn anew for the view clicked. Dropped,
+  // it does not hold up the view's answer (a frame is a 30-80 ms commit in software GL); if
+  // no new drawing comes (the view failed), the map is drawn once later instead, which also
+  // runs what MapLibre queued for that frame.
+  function dropPendingFrame(gd) {
+    var map = mapOf(gd);
+    var request = map && map._frameRequest;
+    if (!request || typeof request.abort !== "function") return;
+    request.abort();
+    map._frameRequest = null;
+    var later = setTimeout(function () {
+      map.triggerRepaint();
+    }, DROPPED_FRAME_MS);
+    map.once("render", function () {
+      clearTimeout(later);
+    });
   }
 
   var retries = 0;
@@ -182,7 +207,9 @@
       });
       gd.on("plotly_click", function (click) {
         var next = drillSearch(clickedCode(click), target, window.location.search);
-        if (next !== null) show(next);
+        if (next === null) return;
+        dropPendingFrame(gd);
+        show(next);
       });
     });
     // On the page load the graphs are drawn after the store that asks for this arrives.
@@ -221,6 +248,7 @@
 
   var shiyu = (window.shiyu = window.shiyu || {});
   shiyu.drillSearch = drillSearch;
+  shiyu.dropPendingFrame = dropPendingFrame;
   shiyu.relays = shiyu.relays || {};
   // The view's answer, through layout.Relay components (no Dash callback cycle each).
   shiyu.relays.drillTarget = function (data) {

@@ -390,3 +390,66 @@ def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> Non
     )
     with pytest.raises(TypeError, match="cannot draw"):
         h("div", object()).tree()
+
+
+#: Watches the map from the moment it is called: its frames, the layers plotly.js takes out
+#: and adds, and when the shown areas' new polygons are handed to MapLibre.
+WATCH_MAP = """(id) => {
+  const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+  const map = gd._fullLayout.map._subplot.map;
+  const w = window.__map = {frames: [], removed: [], added: [], data: [], up: null};
+  map.on('render', () => w.frames.push(performance.now()));
+  const remove = map.removeLayer.bind(map);
+  map.removeLayer = (layer) => { w.removed.push(layer); return remove(layer); };
+  const add = map.addLayer.bind(map);
+  map.addLayer = (layer, before) => { w.added.push(layer.id); return add(layer, before); };
+  const source = map.getSource('source-values');
+  const setData = source.setData.bind(source);
+  source.setData = (data, wait) => { w.data.push(performance.now()); return setData(data, wait); };
+  document.addEventListener('pointerup', () => { w.up = performance.now(); }, true);
+  const labels = gd.data.find((t) => t.uid === 'labels');
+  return labels.text.map((name, i) => {
+    const p = map.project([labels.lon[i], labels.lat[i]]);
+    const box = map.getContainer().getBoundingClientRect();
+    return {name: name, x: box.left + p.x, y: box.top + p.y};
+  });
+}"""
+
+
+def test_dr008_a_map_drill_keeps_the_maps_layers_and_draws_no_frame_for_the_click(
+    dashboard_page, tiny_repo
+) -> None:
+    recorder, base = dashboard_page
+    page = recorder.page
+    _open(recorder, base)
+    expect(_kpi(page, "dispute_received")).not_to_be_empty()
+    page.wait_for_timeout(500)
+    names = set(tiny_repo.children(tiny_repo.root().code)["name"])
+    label = next(p for p in page.evaluate(WATCH_MAP, Ids.MAP) if p["name"] in names)
+
+    page.mouse.click(label["x"], label["y"])
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).to_contain_text(label["name"])
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.wait_for_timeout(300)
+    watched = page.evaluate("() => window.__map")
+    # MapLibre's drag handler asks for a frame when the button goes up; the view's new
+    # polygons are the first thing the map draws after the click.
+    assert watched["up"] is not None and watched["data"], watched
+    assert not [t for t in watched["frames"] if watched["up"] <= t < watched["data"][0]], watched
+    assert watched["frames"] and watched["frames"][-1] > watched["data"][0]
+    # Every trace keeps its layers: only the polygons and labels change.
+    assert watched["removed"] == [] and watched["added"] == [], watched
+
+    # A dropped frame is drawn later when no new drawing comes (the view failed).
+    later = page.evaluate(
+        """(id) => new Promise((resolve) => {
+          const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+          const map = gd._fullLayout.map._subplot.map;
+          map.triggerRepaint();
+          window.shiyu.dropPendingFrame(gd);
+          const t0 = performance.now();
+          map.once('render', () => resolve(performance.now() - t0));
+        })""",
+        Ids.MAP,
+    )
+    assert 900 <= later <= 3000, later
