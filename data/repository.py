@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 
 from data import db, schema
 from data.levels import LEVEL_RANK, RiskLevel, Stream
@@ -511,8 +513,42 @@ class Repository:
             )
 
 
-_CODES: sa.BindParameter[Any] = sa.bindparam("codes", expanding=True)
-_POPULATION = sa.select(U.c.code, U.c.population).where(U.c.code.in_(_CODES))
+class _OneOf(sa.sql.expression.ColumnElement[bool]):
+    """``column`` is one of the list bound as ``name``.
+
+    PostgreSQL gets one array parameter (``= ANY(%(name)s::VARCHAR[])``); elsewhere it is
+    ``IN`` with one parameter per value. With ``IN`` every length of list is its own statement
+    text, so psycopg, which prepares a statement at its fifth use on a connection, rarely
+    prepared a view's reads (one per number of children); PostgreSQL parsed and planned
+    each again, the totals' ``UNION ALL`` of seventy sums included.
+    """
+
+    inherit_cache = True
+    type = sa.Boolean()
+    _is_implicitly_boolean = True  # a condition already: no "= 1" where booleans are ints
+    _traverse_internals = [
+        ("column", sa.sql.visitors.InternalTraversal.dp_clauseelement),
+        ("name", sa.sql.visitors.InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: sa.ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+@compiles(_OneOf)
+def _one_of_in(element: _OneOf, compiler: Any, **kw: Any) -> str:
+    listed = element.column.in_(sa.bindparam(element.name, expanding=True))
+    return str(compiler.process(listed, **kw))
+
+
+@compiles(_OneOf, "postgresql")
+def _one_of_any(element: _OneOf, compiler: Any, **kw: Any) -> str:
+    array = sa.bindparam(element.name, type_=postgresql.ARRAY(sa.String))
+    return str(compiler.process(element.column == sa.any_(array), **kw))
+
+
+_POPULATION = sa.select(U.c.code, U.c.population).where(_OneOf(U.c.code, "codes"))
 
 
 def _span_params(spans: Sequence[tuple[dt.date, dt.date]]) -> dict[str, dt.date]:
@@ -556,15 +592,15 @@ def _totals_statements(n_spans: int, narrowed: bool) -> tuple[sa.Executable, ...
             sa.select(
                 span, cr.c.unit_code, cr.c.stream, *[sa.func.sum(cr.c[m]).label(m) for m in case_m]
             )
-            .where(cr.c.unit_code.in_(_CODES), _in_span(cr.c.day, i))
+            .where(_OneOf(cr.c.unit_code, "codes"), _in_span(cr.c.day, i))
             .group_by(cr.c.unit_code, cr.c.stream)
         )
-        return q.where(cr.c.category.in_(sa.bindparam("cats", expanding=True))) if narrowed else q
+        return q.where(_OneOf(cr.c.category, "cats")) if narrowed else q
 
     def patrols(span: Any, i: int) -> sa.Select[Any]:
         return (
             sa.select(span, pr.c.unit_code, *[sa.func.sum(pr.c[m]).label(m) for m in patrol_m])
-            .where(pr.c.unit_code.in_(_CODES), _in_span(pr.c.day, i))
+            .where(_OneOf(pr.c.unit_code, "codes"), _in_span(pr.c.day, i))
             .group_by(pr.c.unit_code)
         )
 
@@ -577,7 +613,7 @@ def _totals_statements(n_spans: int, narrowed: bool) -> tuple[sa.Executable, ...
                 sa.func.sum(rr.c.new).label("new"),
                 sa.func.sum(rr.c.closed).label("closed"),
             )
-            .where(rr.c.unit_code.in_(_CODES), _in_span(rr.c.day, i))
+            .where(_OneOf(rr.c.unit_code, "codes"), _in_span(rr.c.day, i))
             .group_by(rr.c.unit_code, rr.c.level)
         )
 
@@ -586,7 +622,7 @@ def _totals_statements(n_spans: int, narrowed: bool) -> tuple[sa.Executable, ...
             sa.select(
                 span, rr.c.unit_code, rr.c.level, sa.func.sum(rr.c.open_end).label("open_end")
             )
-            .where(rr.c.unit_code.in_(_CODES), rr.c.day == sa.bindparam(f"e{i}"))
+            .where(_OneOf(rr.c.unit_code, "codes"), rr.c.day == sa.bindparam(f"e{i}"))
             .group_by(rr.c.unit_code, rr.c.level)
         )
 
@@ -609,7 +645,7 @@ def _case_statement(by: str, narrowed: bool, *, filtered: bool = True) -> sa.Sel
         .group_by(cr.c[by])
     )
     if narrowed and filtered:
-        query = query.where(cr.c.category.in_(sa.bindparam("cats", expanding=True)))
+        query = query.where(_OneOf(cr.c.category, "cats"))
     return query
 
 

@@ -152,3 +152,22 @@ def test_postgres_connections_plan_small_reads_without_parallel_workers(
                 assert conn.execute(sa.text("SELECT 1")).scalar() == 1
     finally:
         ours.dispose()
+
+
+def test_totals_over_has_one_statement_text_for_any_number_of_units(facts_db: sa.Engine) -> None:
+    """psycopg prepares a statement at its fifth use on a connection: with one text per number
+    of children (``IN`` with a parameter each) a view's reads were parsed and planned anew."""
+    repo = Repository(facts_db)
+    statements: list[str] = []
+    sa.event.listen(facts_db, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    texts = []
+    for n in (1, 2, len(CODES)):
+        statements.clear()
+        repo.totals_over(CODES[:n], SPANS[:2], CATEGORIES[:2])
+        texts.append(list(statements))
+    assert len(texts[0]) == 5  # four roll-up reads and the population
+    if facts_db.dialect.name == "postgresql":
+        assert texts[0] == texts[1] == texts[2]
+        assert all("= ANY (" in t and " IN (" not in t for t in texts[0])
+    else:  # SQLite has no arrays: a parameter per unit, each text as many times
+        assert texts[0] != texts[2]
