@@ -69,6 +69,20 @@ def _number(value: object) -> float:
     return 0.0 if value is None else float(value)  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=4096)
+def _display_shape(wkb: bytes) -> tuple[str, tuple[float, float, float, float]]:
+    """GeoJSON text of a stored display polygon rounded to 1e-5° (~1 m: five decimals are
+    plenty on screen), and its bounds.
+
+    Kept per polygon, by its bytes, across data versions: the facts change with every import
+    while the boundaries rarely do, and the rounding was ~3 ms of a district's first visit.
+    A polygon imported anew has other bytes and is rounded again.
+    """
+    shape = shapely.from_wkb(wkb)
+    text = shapely.to_geojson(shapely.set_precision(shape, 1e-5))
+    return text, shape.bounds
+
+
 class _SharedConnection:
     """The connection the reads inside :meth:`Repository.reading` share, checked out at the
     first of them (a view answered from the cache reads nothing)."""
@@ -280,19 +294,24 @@ class Repository:
             rows = conn.execute(query).all()
         if not rows:
             return None
-        geoms = shapely.from_wkb([r.geometry_display for r in rows])
-        rounded = shapely.set_precision(geoms, 1e-5)  # ~1 m: 5 decimals are plenty on screen
+        shapes = [_display_shape(bytes(r.geometry_display)) for r in rows]
         features = [
             {
                 "type": "Feature",
                 "id": r.code,
                 "properties": {"code": r.code, "name": r.name},
-                "geometry": json.loads(shapely.to_geojson(g)),
+                "geometry": json.loads(text),
             }
-            for r, g in zip(rows, rounded, strict=True)
+            for r, (text, _) in zip(rows, shapes, strict=True)
         ]
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-        return {"type": "FeatureCollection", "features": features, "bbox": [minx, miny, maxx, maxy]}
+        boxes = np.array([box for _, box in shapes])
+        minx, miny = boxes[:, :2].min(axis=0)
+        maxx, maxy = boxes[:, 2:].max(axis=0)
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "bbox": [float(minx), float(miny), float(maxx), float(maxy)],
+        }
 
     def unit_bounds(self, code: str) -> tuple[float, float, float, float] | None:
         with self._connect() as conn:
@@ -676,6 +695,15 @@ _RISK_OPEN = (
 )
 
 
+def _sums_block(n: int, width: int, at: list[int], sums: list[Any]) -> np.ndarray:
+    """``n`` × ``width`` zeros with the rows ``at`` set to ``sums`` (SQL SUMs: None over no
+    rows, Decimal on some servers), converted in one go rather than value by value."""
+    block = np.zeros((n, width))
+    if at:
+        block[at] = np.nan_to_num(np.array(sums, dtype=float), nan=0.0)
+    return block
+
+
 def _totals_frame(
     codes: list[str],
     index: pd.Index,
@@ -695,17 +723,13 @@ def _totals_frame(
     columns: dict[str, np.ndarray] = {}
     if cases is not None:
         for stream in Stream:
-            block = np.zeros((n, len(case_m)))
-            for row in cases:
-                if row[1] == stream.value and row[0] in row_of:
-                    block[row_of[row[0]]] = [_number(v) for v in row[2:]]
+            mine = [row for row in cases if row[1] == stream.value and row[0] in row_of]
+            block = _sums_block(n, len(case_m), [row_of[r[0]] for r in mine], [r[2:] for r in mine])
             for j, m in enumerate(case_m):
                 columns[f"{stream.value}.{m}"] = block[:, j]
     if patrols is not None:
-        block = np.zeros((n, len(patrol_m)))
-        for row in patrols:
-            if row[0] in row_of:
-                block[row_of[row[0]]] = [_number(v) for v in row[1:]]
+        mine = [row for row in patrols if row[0] in row_of]
+        block = _sums_block(n, len(patrol_m), [row_of[r[0]] for r in mine], [r[1:] for r in mine])
         for j, m in enumerate(patrol_m):
             columns[f"patrol.{m}"] = block[:, j]
     if flows is not None and opens is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import geopandas as gpd
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from data import check, facts, rollup, schema, units
+from data import check, facts, repository, rollup, schema, units
 from data.repository import Repository, UnknownUnit
 
 D1, D2 = dt.date(2026, 3, 1), dt.date(2026, 3, 2)
@@ -167,3 +168,32 @@ def test_children_features_only_units_with_polygons(loaded: sa.Engine) -> None:
     kids = repo.children("359800")
     assert list(kids["code"]) == ["359802", "359800101"]
     assert list(kids["has_geometry"]) == [True, False]
+
+
+def test_children_features_round_a_polygon_once_and_see_a_new_one(
+    loaded: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rounded GeoJSON is kept per polygon across reads (and data versions); a polygon
+    written anew is read anew."""
+    repository._display_shape.cache_clear()  # other tests read the same polygons
+    repo = Repository(loaded)
+    first = repo.children_features("359800")
+    rounded: list[object] = []
+    set_precision = shapely.set_precision
+    monkeypatch.setattr(
+        shapely, "set_precision", lambda g, *a, **k: rounded.append(g) or set_precision(g, *a, **k)
+    )
+    assert repo.children_features("359800") == first
+    assert rounded == []
+
+    moved = shapely.Polygon([(119.1, 26.1), (119.2, 26.1), (119.2, 26.2), (119.1, 26.1)])
+    with loaded.begin() as conn:
+        conn.execute(
+            sa.update(schema.units)
+            .where(schema.units.c.code == "359802")
+            .values(geometry_display=shapely.to_wkb(moved))
+        )
+    again = repo.children_features("359800")
+    assert again is not None and len(rounded) == 1
+    assert shapely.from_geojson(json.dumps(again["features"][0]["geometry"])).equals(moved)
+    assert again["bbox"] == [119.1, 26.1, 119.2, 26.2]

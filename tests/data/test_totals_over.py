@@ -171,3 +171,13 @@ def test_totals_over_has_one_statement_text_for_any_number_of_units(facts_db: sa
         assert all("= ANY (" in t and " IN (" not in t for t in texts[0])
     else:  # SQLite has no arrays: a parameter per unit, each text as many times
         assert texts[0] != texts[2]
+
+
+def test_sums_block_reads_none_and_decimal_sums_as_floats() -> None:
+    from decimal import Decimal
+
+    from data.repository import _sums_block
+
+    block = _sums_block(3, 2, [2, 0], [(Decimal("1.5"), None), (4, 2)])
+    assert block.tolist() == [[4.0, 2.0], [0.0, 0.0], [1.5, 0.0]]
+    assert _sums_block(2, 3, [], []).tolist() == [[0.0] * 3] * 2
