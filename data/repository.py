@@ -697,11 +697,16 @@ _RISK_OPEN = (
 
 def _sums_block(n: int, width: int, at: list[int], sums: list[Any]) -> np.ndarray:
     """``n`` × ``width`` zeros with the rows ``at`` set to ``sums`` (SQL SUMs: None over no
-    rows, Decimal on some servers), converted in one go rather than value by value."""
+    rows, Decimal on some servers)."""
     block = np.zeros((n, width))
     if at:
-        block[at] = np.nan_to_num(np.array(sums, dtype=float), nan=0.0)
+        block[at] = _floats(sums)
     return block
+
+
+def _floats(sums: list[Any]) -> np.ndarray:
+    """Rows of SQL SUMs as floats, None (a SUM over no rows) as 0, in one conversion."""
+    return np.nan_to_num(np.array(sums, dtype=float), nan=0.0)
 
 
 def _totals_frame(
@@ -767,8 +772,7 @@ def _daily_frame(
             - np.datetime64(days[0].date(), "D")
         ).astype(np.int64)
         inside = (offsets >= 0) & (offsets < len(days))
-        sums = np.array([[_number(v) for v in r[1:]] for r in rows], dtype=float)
-        values[offsets[inside]] = sums[inside]
+        values[offsets[inside]] = _floats([r[1:] for r in rows])[inside]
     return pd.DataFrame(values, index=days, columns=columns)
 
 
