@@ -251,6 +251,7 @@ def log(msg: str) -> None:
 def ensure_database(backend: str, data_dir: Path, preset: str) -> str:
     """URL of the ``preset`` demo city on ``backend``, building it once if missing."""
     if backend == "sqlite":
+        data_dir.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{data_dir / f'{preset}.sqlite'}"
     else:
         url = POSTGRES_BENCH if preset == "large" else POSTGRES_BENCH.replace("large", preset)

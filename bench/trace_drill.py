@@ -83,6 +83,8 @@ TRACE_INIT = r"""
     T.posts.push(rec);
     return p.then((res) => {
       rec.headers = now(); rec.status = res.status;
+      const st = /app;dur=([0-9.]+)/.exec(res.headers.get('Server-Timing') || '');
+      rec.app = st ? parseFloat(st[1]) : null;
       const j = res.json.bind(res);
       res.json = () => j().then((v) => { rec.json = now(); return v; });
       return res;
@@ -271,12 +273,12 @@ def breakdown(name: str, snap: dict[str, Any]) -> str:
     posts = snap["posts"]
     if posts:
         out.append(f"  click → first POST sent: {posts[0]['send'] - t0:.0f} ms")
-    out.append("  POST  sent  headers  json   (server+net ms)  carries")
+    out.append("  POST  sent  headers  json   (server+net ms, of which the worker's own)  carries")
     for i, p in enumerate(posts):
         hdr, js = p.get("headers", float("nan")), p.get("json", float("nan"))
         out.append(
-            f"  #{i + 1:<2} {rel(p['send'])} {rel(hdr)} {rel(js)}   ({hdr - p['send']:5.0f})"
-            f"        {short_outputs(p['outputs'])}"
+            f"  #{i + 1:<2} {rel(p['send'])} {rel(hdr)} {rel(js)}   ({hdr - p['send']:5.0f}, "
+            f"{p.get('app') or float('nan'):5.1f})   {short_outputs(p['outputs'])}"
         )
     graphs: dict[str, list[dict]] = defaultdict(list)
     for p in snap["plots"]:

@@ -376,10 +376,10 @@ def render_header(services: Services, store: Source) -> tuple[Any, ...]:
         services.title,
         freshness,
         layout.alerts(messages),
-        layout.breadcrumb(crumbs),
+        layout.content(layout.breadcrumb(crumbs)),
         period_label,
-        layout.static_tree(layout.kpi_cards(groups)),
-        layout.footer(services.data_source, freshness, services.is_demo),
+        layout.content(layout.kpi_cards(groups)),
+        layout.content(layout.footer(services.data_source, freshness, services.is_demo)),
     )
 
 
@@ -414,7 +414,7 @@ def render_map(services: Services, store: Source) -> tuple[Any, ...]:
     map_title = f"{scope} · {mv.metric_label}"
     hrefs = {code: state.search(unit=code) for code in table["code"]}
     ranking_title = f"{scope}排名 · {mv.metric_label}"
-    ranking = layout.static_tree(
+    ranking = layout.content(
         layout.ranking_table(table, hrefs, metric_label=mv.metric_label, highlight=mv.selected_code)
     )
 
@@ -440,7 +440,7 @@ def render_map(services: Services, store: Source) -> tuple[Any, ...]:
             chart,
             _SHOWN,
             map_title,
-            layout.map_note(notes, method=METHOD_TEXT if state.hotspots else None),
+            layout.content(layout.map_note(notes, method=METHOD_TEXT if state.hotspots else None)),
             ranking_title,
             ranking,
             drill_target(state),
@@ -479,7 +479,7 @@ def render_map(services: Services, store: Source) -> tuple[Any, ...]:
         charts.empty_figure("", height=440),
         _HIDDEN,
         map_title,
-        layout.map_note(notes, method=METHOD_TEXT if state.hotspots else None),
+        layout.content(layout.map_note(notes, method=METHOD_TEXT if state.hotspots else None)),
         ranking_title,
         ranking,
         drill_target(state),
@@ -502,7 +502,7 @@ def render_trends(services: Services, store: Source) -> tuple[Any, ...]:
         charts.trend_figure(petitions.frame, petitions.freq, height=250),
         charts.breakdown_figure(parts, height=250),
         f"{stream_label}类别构成（{cats}）",
-        layout.trend_note(n_anomalies, disputes.rule_text),
+        layout.content(layout.trend_note(n_anomalies, disputes.rule_text)),
     )
 
 
@@ -513,9 +513,9 @@ def render_panels(services: Services, store: Source) -> tuple[Any, ...]:
     risk = views.risk_panel(services.repo, state)
     return (
         charts.patrol_figure(patrol.series, patrol.freq, height=230),
-        layout.static_tree(layout.patrol_rates(patrol.rates)),
+        layout.content(layout.patrol_rates(patrol.rates)),
         charts.risk_matrix_figure(risk.matrix, height=230),
-        layout.static_tree(layout.risk_summary(risk.by_level)),
+        layout.content(layout.risk_summary(risk.by_level)),
     )
 
 
@@ -671,39 +671,39 @@ def register(app: Dash, services: Services) -> None:
     # frame on a busy main thread. The parts are computed and remembered separately.
     outputs: dict[str, tuple[Output, ...]] = {
         "header": (
-            Output(Ids.TITLE, "children"),
-            Output(Ids.FRESHNESS, "children"),
+            Output(Ids.TITLE, "tree"),
+            Output(Ids.FRESHNESS, "tree"),
             Output(Ids.ALERTS, "children"),
-            Output(Ids.BREADCRUMB, "children"),
-            Output(Ids.PERIOD_LABEL, "children"),
-            Output(Ids.KPIS, "children"),
-            Output(Ids.FOOTER, "children"),
+            Output(Ids.BREADCRUMB, "tree"),
+            Output(Ids.PERIOD_LABEL, "tree"),
+            Output(Ids.KPIS, "tree"),
+            Output(Ids.FOOTER, "tree"),
         ),
         "map": (
             Output(Ids.MAP, "figure"),
             Output(Ids.MAP_BOX, "style"),
             Output(Ids.CHILD_CHART, "figure"),
             Output(Ids.CHART_BOX, "style"),
-            Output(Ids.MAP_TITLE, "children"),
-            Output(Ids.MAP_NOTE, "children"),
-            Output(Ids.RANKING_TITLE, "children"),
-            Output(Ids.RANKING, "children"),
+            Output(Ids.MAP_TITLE, "tree"),
+            Output(Ids.MAP_NOTE, "tree"),
+            Output(Ids.RANKING_TITLE, "tree"),
+            Output(Ids.RANKING, "tree"),
             Output(Ids.DRILL, "data"),
         ),
         "trends": (
-            Output(Ids.TREND_DISPUTE_TITLE, "children"),
+            Output(Ids.TREND_DISPUTE_TITLE, "tree"),
             Output(Ids.TREND_DISPUTE, "figure"),
-            Output(Ids.TREND_PETITION_TITLE, "children"),
+            Output(Ids.TREND_PETITION_TITLE, "tree"),
             Output(Ids.TREND_PETITION, "figure"),
             Output(Ids.BREAKDOWN, "figure"),
-            Output(Ids.BREAKDOWN_TITLE, "children"),
-            Output(Ids.TREND_NOTE, "children"),
+            Output(Ids.BREAKDOWN_TITLE, "tree"),
+            Output(Ids.TREND_NOTE, "tree"),
         ),
         "panels": (
             Output(Ids.PATROL, "figure"),
-            Output(Ids.PATROL_RATES, "children"),
+            Output(Ids.PATROL_RATES, "tree"),
             Output(Ids.RISK, "figure"),
-            Output(Ids.RISK_SUMMARY, "children"),
+            Output(Ids.RISK_SUMMARY, "tree"),
         ),
     }
 

@@ -42,7 +42,8 @@ __all__ = [
     "risk_summary",
     "Relay",
     "StaticTree",
-    "static_tree",
+    "content",
+    "slot",
     "validation_layout",
 ]
 
@@ -177,14 +178,14 @@ def _header() -> html.Header:
             html.Div(
                 [
                     html.Span("◆", className="brand-mark", **ARIA_HIDDEN),
-                    html.H1("市域社会治理指挥中心", id=Ids.TITLE, className="brand-title"),
+                    slot(Ids.TITLE, h("h1", className="brand-title"), "市域社会治理指挥中心"),
                     html.Span("领导驾驶舱", className="brand-sub"),
                 ],
                 className="brand",
             ),
             html.Div(
                 [
-                    html.Div(id=Ids.FRESHNESS, className="freshness"),
+                    slot(Ids.FRESHNESS, h("div", className="freshness")),
                     html.A(
                         "导出简报",
                         id=Ids.EXPORT,
@@ -200,7 +201,7 @@ def _header() -> html.Header:
     )
     controls = html.Div(
         [
-            html.Nav(id=Ids.BREADCRUMB, className="crumbs", **_aria(label="当前单位")),
+            slot(Ids.BREADCRUMB, h("nav", className="crumbs", **_aria(label="当前单位"))),
             html.Div(
                 [
                     html.Label("统计周期", htmlFor=Ids.PERIOD, className="ctl-label"),
@@ -281,36 +282,36 @@ def page() -> html.Div:
         className="map-tools",
     )
     map_panel = _panel(
-        html.Span(id=Ids.MAP_TITLE),
+        slot(Ids.MAP_TITLE, h("span")),
         [
             html.Div(_graph(Ids.MAP, 440, MAP_CONFIG), id=Ids.MAP_BOX),
             html.Div(_graph(Ids.CHILD_CHART, 440), id=Ids.CHART_BOX, style={"display": "none"}),
-            html.Div(id=Ids.MAP_NOTE, className="map-note"),
+            slot(Ids.MAP_NOTE, h("div", className="map-note")),
         ],
         extra=map_tools,
         class_name="panel-map",
     )
     ranking_panel = _panel(
-        html.Span(id=Ids.RANKING_TITLE),
-        html.Div(id=Ids.RANKING, className="ranking"),
+        slot(Ids.RANKING_TITLE, h("span")),
+        slot(Ids.RANKING, h("div", className="ranking")),
         class_name="panel-ranking",
     )
     trend_row = dbc.Row(
         [
             dbc.Col(
-                _panel(html.Span(id=Ids.TREND_DISPUTE_TITLE), _graph(Ids.TREND_DISPUTE, 250)),
+                _panel(slot(Ids.TREND_DISPUTE_TITLE, h("span")), _graph(Ids.TREND_DISPUTE, 250)),
                 xl=4,
                 md=6,
                 xs=12,
             ),
             dbc.Col(
-                _panel(html.Span(id=Ids.TREND_PETITION_TITLE), _graph(Ids.TREND_PETITION, 250)),
+                _panel(slot(Ids.TREND_PETITION_TITLE, h("span")), _graph(Ids.TREND_PETITION, 250)),
                 xl=4,
                 md=6,
                 xs=12,
             ),
             dbc.Col(
-                _panel(html.Span(id=Ids.BREAKDOWN_TITLE), _graph(Ids.BREAKDOWN, 250)),
+                _panel(slot(Ids.BREAKDOWN_TITLE, h("span")), _graph(Ids.BREAKDOWN, 250)),
                 xl=4,
                 md=12,
                 xs=12,
@@ -326,7 +327,7 @@ def page() -> html.Div:
                     dbc.Row(
                         [
                             dbc.Col(_graph(Ids.PATROL, 230), md=8, xs=12),
-                            dbc.Col(html.Div(id=Ids.PATROL_RATES), md=4, xs=12),
+                            dbc.Col(slot(Ids.PATROL_RATES, h("div")), md=4, xs=12),
                         ],
                         className="g-2",
                     ),
@@ -340,7 +341,7 @@ def page() -> html.Div:
                     dbc.Row(
                         [
                             dbc.Col(_graph(Ids.RISK, 230), md=8, xs=12),
-                            dbc.Col(html.Div(id=Ids.RISK_SUMMARY), md=4, xs=12),
+                            dbc.Col(slot(Ids.RISK_SUMMARY, h("div")), md=4, xs=12),
                         ],
                         className="g-2",
                     ),
@@ -372,11 +373,11 @@ def page() -> html.Div:
                     html.Div(
                         [
                             html.Span("统计期间：", className="muted"),
-                            html.Span(id=Ids.PERIOD_LABEL),
+                            slot(Ids.PERIOD_LABEL, h("span")),
                         ],
                         className="period-line",
                     ),
-                    html.Div(id=Ids.KPIS),
+                    slot(Ids.KPIS, h("div")),
                     dbc.Row(
                         [
                             dbc.Col(map_panel, xl=7, xs=12),
@@ -385,12 +386,12 @@ def page() -> html.Div:
                         className="g-2",
                     ),
                     trend_row,
-                    html.Div(id=Ids.TREND_NOTE, className="section-note"),
+                    slot(Ids.TREND_NOTE, h("div", className="section-note")),
                     panel_row,
                 ],
                 className="dash-main container-fluid",
             ),
-            html.Footer(id=Ids.FOOTER, className="dash-footer"),
+            slot(Ids.FOOTER, h("footer", className="dash-footer")),
         ],
         className="dash-page",
     )
@@ -402,28 +403,35 @@ def validation_layout() -> html.Div:
 
 
 # ---------------------------------------------------------------------------------------
-# Static parts: one Dash component for a whole tree
+# Slots: places of the page whose content the view's answer writes, as element trees
 
 
 class StaticTree(Component):
-    """A tree of plain HTML elements (and client-side links) drawn by one Dash component.
+    """A slot of the page whose content is a tree of plain HTML elements (and client-side
+    links), drawn by one Dash component (made with :func:`slot`).
 
     The KPI cards, the ranking table, the arrival rates and the risk tiles are ~580 elements
     per view. Sent as Dash components, each would cost the Dash 4 renderer a Redux action that
     runs the selector of every mounted component, so the cost would grow with the square of
     their number (≈1 s of script per drill on the city). None of them is the input or output
-    of a callback, so their builders write :class:`layouts.elements.El` trees and the render
-    functions of :mod:`callbacks.dashboard` send each part as one JSON tree
-    (:func:`static_tree`) that ``assets/static_tree.js`` (``window.shiyu.StaticTree``) turns
-    into React elements.
+    of a callback, so their builders write :class:`layouts.elements.El` trees, and the render
+    functions of :mod:`callbacks.dashboard` send them as JSON (:func:`content`) that
+    ``assets/static_tree.js`` (``window.shiyu.StaticTree``) turns into React elements.
+
+    The view writes ``tree`` of a slot that stays in the page, not the ``children`` of an
+    ``html.Div``: the Dash renderer follows a new ``children`` with two more store actions (the
+    layout's paths, the replaced components' state), each running every mounted component's
+    selector (seventeen such outputs were 33 of a drill's 59 actions).
 
     Keyword arguments
     -----------------
-    id : str, optional
-    tree : dict
-        ``{"t": tag, "p": {prop: value}, "c": [child, …]}``; a child is a tree, a string or
-        None; ``t == "link"`` is an ``<a>`` that navigates like ``dcc.Link`` (history entry,
-        no page load).
+    id : str
+    tree : dict, str, list or None
+        The content: a string, a tree ``{"t": tag, "p": {prop: value}, "c": [child, …]}``
+        (a child is a tree, a string or None; ``t == "link"`` is an ``<a>`` that navigates
+        like ``dcc.Link``: history entry, no page load) or a list of them.
+    wrap : dict
+        The slot's element, ``{"t": tag, "p": props}``, drawn with ``id`` around ``tree``.
     """
 
     _children_props: list[str] = []
@@ -431,14 +439,22 @@ class StaticTree(Component):
     _namespace = "shiyu"
     _type = "StaticTree"
 
-    def __init__(self, id: str | None = None, tree: dict | None = None, **kwargs: Any) -> None:  # noqa: A002 - Dash's prop name
-        self._prop_names = ["id", "tree"]
+    def __init__(
+        self,
+        id: str | None = None,  # noqa: A002 - Dash's prop name
+        tree: dict | str | list | None = None,
+        wrap: dict | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._prop_names = ["id", "tree", "wrap"]
         self._valid_wildcard_attributes: list[str] = []
-        self.available_properties = ["id", "tree"]
+        self.available_properties = ["id", "tree", "wrap"]
         self.available_wildcard_properties: list[str] = []
         args = {"tree": tree, **kwargs}
         if id is not None:
             args["id"] = id
+        if wrap is not None:
+            args["wrap"] = wrap
         super().__init__(**args)
 
 
@@ -474,9 +490,25 @@ class Relay(Component):
         super().__init__(id=id, handler=handler, data=data, **kwargs)
 
 
-def static_tree(element: El, id: str | None = None) -> StaticTree:  # noqa: A002
-    """``element`` (built with :mod:`layouts.elements`) as one :class:`StaticTree`."""
-    return StaticTree(id=id, tree=element.tree())
+#: What a slot shows: text, an element, or a list of them (see :func:`content`).
+Content = str | El | Sequence["str | El"] | None
+
+
+def slot(id: str, element: El, initial: Content = None) -> StaticTree:  # noqa: A002
+    """A place in the page whose content the view's answer writes (``Output(id, "tree")``):
+    ``element`` (its tag and props; its children are ignored) around :func:`content`."""
+    wrap = element.tree()
+    del wrap["c"]
+    return StaticTree(id=id, tree=content(initial), wrap=wrap)
+
+
+def content(value: Content) -> Any:
+    """A slot's content as :class:`StaticTree` draws it: a string, a tree or a list of them."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, El):
+        return value.tree()
+    return [v if isinstance(v, str) else v.tree() for v in value]
 
 
 # ---------------------------------------------------------------------------------------
@@ -490,7 +522,7 @@ def alerts(messages: Sequence[str]) -> list[dbc.Alert]:
     ]
 
 
-def breadcrumb(items: Sequence[tuple[str, str, str, str | None]]) -> html.Ol:
+def breadcrumb(items: Sequence[tuple[str, str, str, str | None]]) -> El:
     """Breadcrumb of the current unit.
 
     Parameters
@@ -500,13 +532,13 @@ def breadcrumb(items: Sequence[tuple[str, str, str, str | None]]) -> html.Ol:
     """
     lis = []
     for code, name, level, href in items:
-        body: Any = (
-            dcc.Link(name, href=href, id=crumb_id(code), title=f"返回{name}（{level}）")
+        body = (
+            link(name, href, id=crumb_id(code), title=f"返回{name}（{level}）")
             if href
-            else html.Span(name, id=crumb_id(code), title=level, **_aria(current="page"))
+            else h("span", name, id=crumb_id(code), title=level, **_aria(current="page"))
         )
-        lis.append(html.Li(body, className="breadcrumb-item" + ("" if href else " active")))
-    return html.Ol(lis, className="breadcrumb mb-0")
+        lis.append(h("li", [body], className="breadcrumb-item" + ("" if href else " active")))
+    return h("ol", lis, className="breadcrumb mb-0")
 
 
 def _change(label: str, change: Change, *, compact: bool = False) -> El:
@@ -668,24 +700,25 @@ def ranking_table(
     return h("table", [h("thead", head), h("tbody", rows)], className="rank-table")
 
 
-def map_note(lines: Sequence[Any], method: str | None = None) -> list[Any]:
+def map_note(lines: Sequence[str], method: str | None = None) -> list[El]:
     """Notes under the map: the level, the hotspot result or why it did not run, the method."""
-    out: list[Any] = [html.Div(line, className="note-line") for line in lines if line]
+    out = [h("div", line, className="note-line") for line in lines if line]
     if method:
         out.append(
-            html.Details([html.Summary("热点分析方法说明"), html.Small(method)], className="method")
+            h("details", [h("summary", "热点分析方法说明"), h("small", method)], className="method")
         )
     return out
 
 
-def trend_note(anomaly_count: int, rule: str) -> list[Any]:
+def trend_note(anomaly_count: int, rule: str) -> list[El]:
     """Legend of the trend charts and the anomaly rule (folded)."""
     return [
-        html.Span(
+        h(
+            "span",
             "趋势图：柱为本期，虚线为去年同期（已平移一年对齐），◆为异常点"
-            f"（本期共{anomaly_count}个）。"
+            f"（本期共{anomaly_count}个）。",
         ),
-        html.Details([html.Summary("异常判定规则"), html.Small(rule)], className="method"),
+        h("details", [h("summary", "异常判定规则"), h("small", rule)], className="method"),
     ]
 
 
@@ -727,12 +760,9 @@ def risk_summary(by_level: Mapping[str, tuple[int, int]]) -> El:
     return h("div", tiles, className="risk-tiles")
 
 
-def footer(data_source: str, freshness: str, is_demo: bool) -> list[Any]:
+def footer(data_source: str, freshness: str, is_demo: bool) -> list[El]:
     """数据来源, data freshness and, for the demo, the fictional-data notice."""
-    parts: list[Any] = [
-        html.Span(f"数据来源：{data_source}"),
-        html.Span(freshness),
-    ]
+    parts = [h("span", f"数据来源：{data_source}"), h("span", freshness)]
     if is_demo:
-        parts.append(html.Span("示例数据：虚构城市，边界非真实行政区划", className="demo-note"))
+        parts.append(h("span", "示例数据：虚构城市，边界非真实行政区划", className="demo-note"))
     return parts

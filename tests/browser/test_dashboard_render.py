@@ -356,12 +356,12 @@ def test_dr007_category_options_are_read_when_the_filter_is_opened(dashboard_pag
 
 
 def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> None:
-    from layouts.dashboard import kpi_id, static_tree
+    from layouts.dashboard import content, kpi_id, slot
     from layouts.elements import col_class, h, link, progress
 
     cell = h("td", [link("甲", "?unit=1", className="rank-link"), None, 3, False])
     col = h("div", cell, className="extra " + col_class(xs=12, xl=True))
-    tree = static_tree(h("div", col, className="g-2 row", title=None)).tree
+    tree = content(h("div", col, className="g-2 row", title=None))
     assert tree["p"] == {"className": "g-2 row"}  # a prop given as None is left out
     assert tree["c"][0]["p"]["className"] == "extra col-xl col-12"
     assert tree["c"][0]["c"][0]["c"] == [
@@ -374,8 +374,13 @@ def test_dr003_static_tree_keeps_ids_classes_links_and_bootstrap_markup() -> Non
     assert col_class() == "col"
     # Dash pattern ids as Dash writes them into the page (sorted keys), readable as attributes.
     span = h("span", "x", id=kpi_id("a"))
-    assert static_tree(span).tree["p"]["id"] == '{"key":"a","type":"dash-kpi"}'
+    assert content(span)["p"]["id"] == '{"key":"a","type":"dash-kpi"}'
     assert span.id == kpi_id("a") and span.children == "x"
+    # A slot: its element without children around the content, which may be text or a list.
+    place = slot("s", h("nav", [h("b")], className="crumbs", **{"aria-label": "位置"}), "甲")
+    assert place.wrap == {"t": "nav", "p": {"className": "crumbs", "aria-label": "位置"}}
+    assert (place.id, place.tree) == ("s", "甲")
+    assert content([span, "y"]) == [content(span), "y"] and content(None) is None
     with pytest.raises(AttributeError):
         _ = span.href
     # dbc.Progress(value=62.5, color="info", className="rate-bar")'s markup.

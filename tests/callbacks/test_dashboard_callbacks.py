@@ -16,6 +16,7 @@ from callbacks.services import Services
 from data import db, views
 from data.auth import Principal, ScopeRefused
 from data.repository import Repository
+from layouts import dashboard as layout
 from layouts.dashboard import Ids
 
 
@@ -32,6 +33,19 @@ def services(tiny_repo) -> Services:
         is_demo=True,
         current_user=_as(tiny_repo.root().code),
     )
+
+
+def slot_text(node: object) -> str:
+    """All the text a slot's content shows (layouts.dashboard.content: a string, a tree or a
+    list of them)."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, list):
+        return " ".join(slot_text(n) for n in node)
+    assert isinstance(node, dict), node
+    return " ".join(slot_text(c) for c in node["c"])
 
 
 def _controls(state: views.ViewState) -> tuple:
@@ -137,18 +151,20 @@ def test_cb004_render_header_breadcrumb_and_alerts(services, tiny_repo) -> None:
     )
     assert title == "测试指挥中心" and "2026年10月31日" in fresh
     assert alerts == []
-    items = crumbs.children
+    assert crumbs["t"] == "ol"
+    items = crumbs["c"]
     assert len(items) == 2
-    link = items[0].children
-    assert views.parse_search(link.href)["unit"] == root.code
-    assert items[1].children.children == tiny_repo.unit(child).name
+    (link,) = items[0]["c"]
+    assert link["t"] == "link" and views.parse_search(link["p"]["href"])["unit"] == root.code
+    (here,) = items[1]["c"]
+    assert here["t"] == "span" and here["c"] == [tiny_repo.unit(child).name]
     assert "环比" in period_label
-    assert len(kpis.tree["c"]) == 5
-    assert any("示例数据" in getattr(p, "children", "") for p in footer)
+    assert len(kpis["c"]) == 5
+    assert "示例数据" in slot_text(footer)
 
     _, _, alerts, crumbs, *_ = cb.render_header(services, {"search": "?unit=000"})
     assert alerts and "未找到单位代码" in alerts[0].children
-    assert len(crumbs.children) == 1
+    assert len(crumbs["c"]) == 1
 
 
 def test_cb005_render_map_root_and_lowest(services, tiny_repo) -> None:
@@ -161,17 +177,14 @@ def test_cb005_render_map_root_and_lowest(services, tiny_repo) -> None:
     assert "各区县" in title
     grid = tiny_repo.units_at_level("grid")["code"].iloc[0]
     fig, *_rest = cb.render_map(services, {"search": f"?unit={grid}&hot=1"})
-    notes = _rest[4]
-    text = " ".join(str(n.children) for n in notes)
-    assert "已到最低一级" in text
+    assert "已到最低一级" in slot_text(_rest[4])
 
 
 def test_cb006_density_and_hotspot_views(services, tiny_repo) -> None:
     fig, *_ = cb.render_map(services, {"search": "?view=density"})
     assert fig["data"][0]["type"] == "densitymap"
     _fig, _s, _c, _cs, _t, notes, *_ = cb.render_map(services, {"search": "?hot=1"})
-    text = " ".join(str(n.children) for n in notes)
-    assert "热点分析未进行" in text  # the tiny city has two districts
+    assert "热点分析未进行" in slot_text(notes)  # the tiny city has two districts
 
 
 def test_cb007_no_polygons_gives_ranked_chart(services, tiny_demo_url, tmp_path: Path) -> None:
@@ -208,7 +221,7 @@ def test_cb008_trends_and_panels(services) -> None:
     patrol, rates, risk, tiles = cb.render_panels(services, {"search": ""})
     assert patrol["data"][0]["name"] == "巡逻组次"
     assert risk["data"][0]["type"] == "heatmap"
-    assert len(rates.tree["c"]) == 3 and len(tiles.tree["c"]) == 4
+    assert len(rates["c"]) == 3 and len(tiles["c"]) == 4
 
 
 def test_cb009_category_options(services) -> None:
@@ -236,6 +249,38 @@ def test_cb010_app_factory_registers(tiny_demo_url, tmp_path) -> None:
     assert Ids.KPIS in outputs and Ids.URL in outputs and Ids.MAP in outputs
 
 
+def test_cb013_the_view_writes_its_slots_content_not_children(tiny_demo_url, tmp_path) -> None:
+    # A new `children` costs Dash's renderer two store actions more than any other prop (the
+    # layout's paths, the replaced components' state), each running every component's
+    # selector: the view writes `tree` of StaticTree slots; only the alerts (dismissable
+    # dbc.Alert components) are children.
+    from dashboard.app import create_app
+    from dashboard.settings import Settings
+
+    path = tmp_path / "app.sqlite"
+    shutil.copy(tiny_demo_url.removeprefix("sqlite:///"), path)
+    app = create_app(Settings(instance_path=tmp_path / "inst", database_url=f"sqlite:///{path}"))
+    (key,) = [k for k in app.callback_map if f"{Ids.MAP}.figure" in k]
+    outputs = key.strip(".").split("...")
+    assert len(outputs) == 30
+    assert [o for o in outputs if o.endswith(".children")] == [f"{Ids.ALERTS}.children"]
+    slots = {o.removesuffix(".tree") for o in outputs if o.endswith(".tree")}
+    assert {Ids.TITLE, Ids.BREADCRUMB, Ids.KPIS, Ids.RANKING, Ids.FOOTER} <= slots
+    page = app.layout() if callable(app.layout) else app.layout
+    found = {}
+
+    def walk(node) -> None:  # noqa: ANN001
+        if isinstance(node, layout.StaticTree) and getattr(node, "id", None) in slots:
+            found[node.id] = node
+        kids = getattr(node, "children", None)
+        for child in kids if isinstance(kids, list | tuple) else [kids]:
+            if child is not None and not isinstance(child, str | int | float):
+                walk(child)
+
+    walk(page)
+    assert set(found) == slots and all(n.wrap and "c" not in n.wrap for n in found.values())
+
+
 def test_cb011_scope_limits_units_and_breadcrumb(tiny_repo) -> None:
     districts = tiny_repo.children(tiny_repo.root().code)["code"].tolist()
     mine, other = districts[0], districts[1]
@@ -250,7 +295,7 @@ def test_cb011_scope_limits_units_and_breadcrumb(tiny_repo) -> None:
     _t, _f, _alerts, crumbs, *_ = cb.render_header(
         scoped, {"search": f"?unit={tiny_repo.root().code}"}
     )
-    assert len(crumbs.children) == 1  # the city is above this user's jurisdiction
+    assert len(crumbs["c"]) == 1  # the city is above this user's jurisdiction
     nobody = Services(repo=tiny_repo, title="t", data_source="s", is_demo=True)
     with pytest.raises(ScopeRefused):
         cb.render_map(nobody, {"search": ""})

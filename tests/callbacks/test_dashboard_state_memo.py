@@ -58,4 +58,4 @@ def test_cb102_a_shared_memo_never_widens_another_users_scope(tiny_repo: Reposit
     assert any("无权查看" in m for m in state.messages)
     assert _refusals(tiny_repo) == before + 1  # audited on the request, not answered from memory
     _t, _f, _alerts, crumbs, *_ = cb.render_header(scoped, store)
-    assert len(crumbs.children) == 1
+    assert len(crumbs["c"]) == 1

@@ -94,7 +94,7 @@ def test_cb203_a_view_remembered_for_the_city_is_never_shown_to_a_district_user(
     _t, _f, alerts, crumbs, *_ = cb.remembered(district, "header", render, store)
 
     assert len(calls) == 2  # the district user's request was computed, not taken from the city's
-    assert len(city_crumbs.children) == 2 and len(crumbs.children) == 1
+    assert len(city_crumbs["c"]) == 2 and len(crumbs["c"]) == 1
     assert "无权查看" in str(alerts)
 
 
