@@ -40,7 +40,11 @@ def make_engine(url: str, *, create: bool = False) -> sa.Engine:
         When the URL is malformed or the server cannot be reached.
     """
     try:
-        engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+        parsed = sa.engine.make_url(url)
+        parsed, connect_args = _driver_options(parsed)
+        engine = sa.create_engine(
+            parsed, future=True, pool_pre_ping=True, connect_args=connect_args
+        )
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
         raise DatabaseError(f"数据库地址无效 / invalid database URL {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
@@ -59,6 +63,33 @@ def make_engine(url: str, *, create: bool = False) -> sa.Engine:
             f"无法连接数据库 / cannot connect to {engine.url.render_as_string()}: {reason}"
         ) from exc
     return engine
+
+
+#: ``?prepare_threshold=`` on a PostgreSQL URL: after how many runs on a connection psycopg
+#: prepares a statement (its default: 5), or ``none`` never. A pooler in transaction mode
+#: that does not follow prepared statements (PgBouncer before 1.21, or without
+#: ``max_prepared_statements``) hands the next transaction another server connection, where
+#: the prepared statement does not exist: such a deployment needs ``none``.
+PREPARE_THRESHOLD = "prepare_threshold"
+
+
+def _driver_options(url: sa.URL) -> tuple[sa.URL, dict[str, object]]:
+    """Our own URL query options taken out of ``url``, as ``connect_args``."""
+    if PREPARE_THRESHOLD not in url.query:
+        return url, {}
+    if url.get_backend_name() != "postgresql" or url.get_driver_name() != "psycopg":
+        raise ValueError(f"{PREPARE_THRESHOLD} applies to postgresql+psycopg URLs only")
+    raw = url.query[PREPARE_THRESHOLD]
+    text = (raw if isinstance(raw, str) else raw[-1]).strip().lower()
+    if text in ("none", "off", "never"):
+        threshold: int | None = None
+    elif text.isdigit():
+        threshold = int(text)
+    else:
+        raise ValueError(
+            f"{PREPARE_THRESHOLD}={raw!r}: expected a number of runs (0: at once) or 'none'"
+        )
+    return url.difference_update_query([PREPARE_THRESHOLD]), {"prepare_threshold": threshold}
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
