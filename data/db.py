@@ -69,7 +69,8 @@ def make_engine(url: str, *, create: bool = False) -> sa.Engine:
 #: prepares a statement (its default: 5), or ``none`` never. A pooler in transaction mode
 #: that does not follow prepared statements (PgBouncer before 1.21, or without
 #: ``max_prepared_statements``) hands the next transaction another server connection, where
-#: the prepared statement does not exist: such a deployment needs ``none``.
+#: the statement does not exist or another client's has its name ("prepared statement
+#: _pg3_0 already exists" behind PgBouncer 1.18): such a deployment needs ``none``.
 PREPARE_THRESHOLD = "prepare_threshold"
 
 
