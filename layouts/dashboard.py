@@ -21,7 +21,7 @@ from dash.development.base_component import Component
 from data.indicators import METRIC_CHOICES, Change
 from data.periods import PERIOD_CHOICES
 from data.views import DEFAULT_METRIC, DEFAULT_PERIOD, STREAM_CHOICES, KpiGroup
-from layouts.elements import El, col_class, h, link, progress
+from layouts.elements import El, col_class, h, link, node_tree, progress
 from layouts.figures.download import export_href, graph_config
 from layouts.figures.theme import RISK_COLOURS
 
@@ -504,11 +504,9 @@ def slot(id: str, element: El, initial: Content = None) -> StaticTree:  # noqa: 
 
 def content(value: Content) -> Any:
     """A slot's content as :class:`StaticTree` draws it: a string, a tree or a list of them."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, El):
-        return value.tree()
-    return [v if isinstance(v, str) else v.tree() for v in value]
+    if isinstance(value, list | tuple):
+        return [node_tree(v) for v in value]
+    return node_tree(value)
 
 
 # ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["El", "col_class", "dom_id", "h", "link", "progress"]
+__all__ = ["El", "col_class", "dom_id", "h", "link", "node_tree", "progress"]
 
 
 class El:
@@ -49,10 +49,11 @@ class El:
         if "id" in props:
             props = {**props, "id": dom_id(props["id"])}
         kids = self.children if isinstance(self.children, list | tuple) else [self.children]
-        return {"t": self.tag, "p": props, "c": [_child(k) for k in kids]}
+        return {"t": self.tag, "p": props, "c": [node_tree(k) for k in kids]}
 
 
-def _child(node: Any) -> Any:
+def node_tree(node: Any) -> Any:
+    """One child as the tree carries it: a tree, a string or None."""
     if node is None or isinstance(node, bool):
         return None
     if isinstance(node, El):
