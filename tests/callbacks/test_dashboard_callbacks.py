@@ -267,17 +267,11 @@ def test_cb013_the_view_writes_its_slots_content_not_children(tiny_demo_url, tmp
     slots = {o.removesuffix(".tree") for o in outputs if o.endswith(".tree")}
     assert {Ids.TITLE, Ids.BREADCRUMB, Ids.KPIS, Ids.RANKING, Ids.FOOTER} <= slots
     page = app.layout() if callable(app.layout) else app.layout
-    found = {}
-
-    def walk(node) -> None:  # noqa: ANN001
-        if isinstance(node, layout.StaticTree) and getattr(node, "id", None) in slots:
-            found[node.id] = node
-        kids = getattr(node, "children", None)
-        for child in kids if isinstance(kids, list | tuple) else [kids]:
-            if child is not None and not isinstance(child, str | int | float):
-                walk(child)
-
-    walk(page)
+    found = {
+        node.id: node
+        for node in page._traverse()
+        if isinstance(node, layout.StaticTree) and node.id in slots
+    }
     assert set(found) == slots and all(n.wrap and "c" not in n.wrap for n in found.values())
 
 
