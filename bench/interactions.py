@@ -425,6 +425,7 @@ class Server:
         if self.root != ROOT:
             env["PYTHONPATH"] = str(self.root)
         argv = gunicorn_argv(settings, ["--access-logfile", "/dev/null"])
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in __exit__
         self.proc = subprocess.Popen(
             argv, env=env, cwd=self.root, stdout=self._log, stderr=subprocess.STDOUT

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import pickle
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 from dash._utils import to_json
+from dash.development.base_component import Component
 
 from callbacks import dashboard as cb
 from callbacks.services import Services
@@ -94,6 +98,8 @@ def test_cb203_a_view_remembered_for_the_city_is_never_shown_to_a_district_user(
     _t, _f, alerts, crumbs, *_ = cb.remembered(district, "header", render, store)
 
     assert len(calls) == 2  # the district user's request was computed, not taken from the city's
+    # Remembered outputs come as the JSON they are sent as (orjson fragments).
+    city_crumbs, crumbs = (json.loads(to_json(c)) for c in (city_crumbs, crumbs))
     assert len(city_crumbs["c"]) == 2 and len(crumbs["c"]) == 1
     assert "无权查看" in str(alerts)
 
@@ -163,3 +169,33 @@ def test_cb205_a_resolved_view_is_rendered_without_another_scope_check(
     assert to_json(got) == to_json(expected)
     href, _names = cb.download_names(services, resolved)
     assert href == cb.download_names(services, {"search": search})[0]
+
+
+def test_cb206_a_remembered_part_is_kept_as_the_json_it_is_sent_as(
+    cached: CachedRepository, tiny_repo: Repository
+) -> None:
+    """The shared entry holds each output's JSON (not figures to unpickle and encode again on
+    every request); Dash components, which orjson cannot encode, stay objects."""
+    root = cached.root().code
+    mine, other = cached.children(root)["code"].tolist()[:2]
+    services = Services(
+        repo=cached, title="t", data_source="s", is_demo=True, current_user=_as(mine)
+    )
+    plain = Services(**{**services.__dict__, "repo": tiny_repo})
+    store = {"search": f"?unit={other}"}  # outside the scope: the header carries an alert
+
+    for name in ("header", "map"):
+        cb.remembered(services, name, RENDERS[name], store)
+        got = cb.remembered(services, name, RENDERS[name], store)  # read back
+        (raw,) = [v for _k, (_t, v) in cached.store._entries.items() if f"dashboard.{name}" in _k]
+        entry = pickle.loads(raw)
+        rendered = RENDERS[name](plain, store)
+        assert len(entry) == len(got) == len(rendered)
+        for kept, sent, value in zip(entry, got, rendered, strict=True):
+            if any(
+                isinstance(v, Component) for v in (value if isinstance(value, list) else [value])
+            ):
+                assert to_json(kept) == to_json(sent) == to_json(value)
+            else:
+                assert isinstance(kept, cb.Encoded) and isinstance(sent, orjson.Fragment)
+                assert json.loads(kept) == json.loads(to_json(value))
