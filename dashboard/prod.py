@@ -11,8 +11,9 @@
   idle a core.
 * **Cache.** Workers share the read cache named by ``SHIYU_CACHE_URL`` (Redis); without it each
   worker keeps its own (:mod:`data.cache`).
-* **Compression.** The app is built with ``compress=True``: Flask-Compress gzips every JSON
-  callback response (``/_dash-update-component``) for clients that accept gzip.
+* **Compression.** The server has one Flask-Compress (:func:`dashboard.app.create_app`): every
+  JSON callback response (``/_dash-update-component``) and page goes out as zstd, brotli or
+  gzip, the first of those the browser accepts.
 * **Memory.** A worker is replaced after ``max_requests`` requests (with jitter, so they do not
   all restart at once), which bounds slow growth; the app is imported in each worker (no
   ``--preload``) so no database connection or Redis socket is shared across a fork.

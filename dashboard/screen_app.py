@@ -74,7 +74,7 @@ def mount_screen(main_app: Dash, settings: Settings, services: Services) -> Dash
         url_base_pathname=SCREEN_PATH,
         assets_folder=str(SCREEN_ASSETS),
         serve_locally=True,
-        compress=True,
+        compress=False,  # the server's own Flask-Compress answers for both apps
         title=f"{settings.title} · 数据大屏",
         update_title="",  # the tab title stays put while callbacks run
         external_stylesheets=[],
