@@ -18,7 +18,8 @@ For each database (the ``large`` demo preset, built once into ``--data-dir`` and
    ``plotly_afterplot``.
 3. **Server time**: the recorded POSTs replayed over HTTP one at a time, timed by the worker
    itself (``Server-Timing``), on the first visit after the cache was emptied the way an
-   import empties it (``cold``) and on a repeat visit (``warm``). Bytes raw and gzip.
+   import empties it (``cold``) and on a repeat visit (``warm``), asking for Chromium's
+   encodings. Bytes raw and gzip.
 4. **Server floor**: the plain SQL for the numbers the view shows (:mod:`bench.floors`).
 5. **Load**: ``--users`` leaders each touring other units of the same levels, together, with
    2–6 s pauses between interactions (people read what they clicked), against the same tours
@@ -50,11 +51,18 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import brotli
 import sqlalchemy as sa
+
+try:
+    from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
+except ImportError:
+    from backports import zstd  # Flask-Compress's own dependency before 3.14
 
 from bench import floors
 from data import db, schema
@@ -77,6 +85,13 @@ LAUNCH_ARGS = [
 ]
 VIEWPORT = {"width": 1920, "height": 1080}
 UPDATE = "/_dash-update-component"
+#: What Chromium sends (and the app answers with zstd).
+BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+UNPACK: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": gzip.decompress,
+    "br": brotli.decompress,
+    "zstd": zstd.decompress,
+}
 #: Steps made by picking an option from a dropdown (two clicks: open, choose).
 CHOICES = ("period", "metric")
 
@@ -519,11 +534,14 @@ class Call:
     gzip_bytes: int = 0
 
 
-def post(base: str, cookie: str, body: str) -> tuple[float, int, int, int, float]:
-    """(seconds, status, gzip bytes on the wire, raw bytes, server seconds) of one callback POST.
+def post(
+    base: str, cookie: str, body: str, accept: str = BROWSER_ACCEPT_ENCODING
+) -> tuple[float, int, int, int, float]:
+    """(seconds, status, bytes on the wire, raw bytes, server seconds) of one callback POST.
 
     Server seconds come from the app's ``Server-Timing`` header: the worker's own time, without
-    the wait for a free worker or the network.
+    the wait for a free worker or the network. ``accept`` is the ``Accept-Encoding`` sent:
+    Chromium's by default, so the worker compresses as it does for the browser.
     """
     host, port = base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=120)
@@ -535,7 +553,7 @@ def post(base: str, cookie: str, body: str) -> tuple[float, int, int, int, float
         body=data,
         headers={
             "Content-Type": "application/json",
-            "Accept-Encoding": "gzip",
+            "Accept-Encoding": accept,
             "Cookie": cookie,
         },
     )
@@ -543,7 +561,7 @@ def post(base: str, cookie: str, body: str) -> tuple[float, int, int, int, float
     wire = resp.read()
     elapsed = time.perf_counter() - t0
     conn.close()
-    raw = gzip.decompress(wire) if resp.headers.get("Content-Encoding") == "gzip" else wire
+    raw = UNPACK.get(resp.headers.get("Content-Encoding") or "", bytes)(wire)
     timing = re.search(r"app;dur=([0-9.]+)", resp.headers.get("Server-Timing") or "")
     app_s = float(timing.group(1)) / 1000 if timing else float("nan")
     return elapsed, resp.status, len(wire), len(raw), app_s
@@ -986,12 +1004,13 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> dict[str,
         )
         cookie = sign_in_cookie(server.base)
         tour_calls = [o.calls for o in captured]
-        # Bytes, once each (gzip as the browser gets them, raw after decompressing).
+        # Bytes, once each: gzip (what every browser accepts; Chromium's zstd is about as
+        # small) and raw after decompressing.
         sizes: dict[str, list[dict[str, Any]]] = {}
         for obs in captured:
             rows = []
             for c in obs.calls:
-                _s, status, gz, raw, _app = post(server.base, cookie, c.body)
+                _s, status, gz, raw, _app = post(server.base, cookie, c.body, accept="gzip")
                 rows.append({"output": c.output[:80], "status": status, "gzip": gz, "raw": raw})
             sizes[obs.step] = rows
         result["bytes"] = sizes
