@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -46,7 +47,9 @@ def make_engine(url: str, *, create: bool = False) -> sa.Engine:
             parsed, future=True, pool_pre_ping=True, connect_args=connect_args
         )
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
-        raise DatabaseError(f"数据库地址无效 / invalid database URL {url!r}: {exc}") from exc
+        raise DatabaseError(
+            f"数据库地址无效 / invalid database URL {_without_password(url)!r}: {exc}"
+        ) from exc
     if engine.dialect.name == "sqlite":
         path = engine.url.database
         if path and path != ":memory:" and not create and not Path(path).exists():
@@ -63,6 +66,15 @@ def make_engine(url: str, *, create: bool = False) -> sa.Engine:
             f"无法连接数据库 / cannot connect to {engine.url.render_as_string()}: {reason}"
         ) from exc
     return engine
+
+
+def _without_password(url: str) -> str:
+    """``url`` as an error message may show it: the password masked, even when SQLAlchemy
+    cannot parse the rest (the message goes to logs and terminals)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
 
 
 #: ``?prepare_threshold=`` on a PostgreSQL URL: after how many runs on a connection psycopg

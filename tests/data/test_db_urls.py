@@ -56,3 +56,19 @@ def test_db001_prepare_threshold_none_prepares_nothing(engine: sa.Engine) -> Non
 def test_db002_a_bad_prepare_threshold_is_named(url: str, reason: str) -> None:
     with pytest.raises(db.DatabaseError, match=f"prepare_threshold.*{reason}"):
         db.make_engine(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Parsed, then refused by our own option.
+        "postgresql+psycopg://shiyu:s3cret-pw@127.0.0.1:1/x?prepare_threshold=often",
+        # Not even parsed (a port that is no number).
+        "postgresql+psycopg://shiyu:s3cret-pw@db.intranet:port/x",
+    ],
+)
+def test_db003_an_invalid_url_is_shown_without_its_password(url: str) -> None:
+    with pytest.raises(db.DatabaseError, match="invalid database URL") as caught:
+        db.make_engine(url)
+    assert "s3cret-pw" not in str(caught.value)
+    assert "shiyu:***@" in str(caught.value)
