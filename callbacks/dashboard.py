@@ -365,8 +365,8 @@ class Encoded(bytes):
 def _encoded(outputs: tuple[Any, ...]) -> tuple[Any, ...]:
     # A remembered part is read far more often than computed: as JSON it is loaded from the
     # cache as one string and goes into the answer as an orjson.Fragment, where its objects
-    # (a district's map: some 100,000) took ~3 ms to unpickle and ~1 ms to encode again.
-    # Dash components (the alerts) are kept as objects for Dash to encode.
+    # (a district's map part: some 14,000 values) took ~3 ms to unpickle and ~1 ms to encode
+    # again. Dash components (the alerts) are kept as objects for Dash to encode.
     out: list[Any] = []
     for o in outputs:
         plain = o.to_plotly_json() if isinstance(o, go.Figure) else o

@@ -184,6 +184,7 @@ def test_cb206_a_remembered_part_is_kept_as_the_json_it_is_sent_as(
     plain = Services(**{**services.__dict__, "repo": tiny_repo})
     store = {"search": f"?unit={other}"}  # outside the scope: the header carries an alert
 
+    kept_as_objects = []
     for name in ("header", "map"):
         cb.remembered(services, name, RENDERS[name], store)
         got = cb.remembered(services, name, RENDERS[name], store)  # read back
@@ -196,6 +197,8 @@ def test_cb206_a_remembered_part_is_kept_as_the_json_it_is_sent_as(
                 isinstance(v, Component) for v in (value if isinstance(value, list) else [value])
             ):
                 assert to_json(kept) == to_json(sent) == to_json(value)
+                kept_as_objects.append(name)
             else:
                 assert isinstance(kept, cb.Encoded) and isinstance(sent, orjson.Fragment)
                 assert json.loads(kept) == json.loads(to_json(value))
+    assert kept_as_objects == ["header"]  # the alert
