@@ -13,8 +13,9 @@ For each database (the ``large`` demo preset, built once into ``--data-dir`` and
    dropdown, the click on the option chosen) to the last chart's ``plotly_afterplot`` (or
    the resolution of its ``Plotly.react``).
    The callback POSTs and their responses are recorded.
-2. **Render floor**: the figures those responses carried, drawn by the same plotly.min.js on a
-   bare page of the same origin (same sizes), timed from ``Plotly.react`` to the last
+2. **Render floor** (:class:`RenderFloor`): the figures those responses carried, drawn by the
+   same plotly.min.js on a bare page of the same origin (same sizes): the tour replayed on a
+   fresh page after each of its runs, each step timed from ``Plotly.react`` to the last
    ``plotly_afterplot``.
 3. **Server time**: the recorded POSTs replayed over HTTP one at a time, timed by the worker
    itself (``Server-Timing``), on the first visit after the cache was emptied the way an
@@ -180,34 +181,49 @@ GRAPH_SIZES = """() => Object.fromEntries([...document.querySelectorAll('.js-plo
 FLOOR_PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <script src="{plotly}"></script></head><body style="margin:0">{divs}</body></html>"""
 
-FLOOR_RUN = r"""async ([before, figs]) => {
-  // Draw what the page showed before the interaction (not timed), then time the update to
-  // what it shows after: the same Plotly.react transition dcc.Graph makes.
-  const gds = figs.map((f, i) => document.getElementById('f' + i));
+FLOOR_TOUR = r"""async ([first, steps]) => {
+  // One run of the tour on this fresh page, as our page makes it: what the page load showed
+  // is drawn (newPlot), then each step replaces what is shown by its figures (Plotly.react,
+  // the transition dcc.Graph makes), each timed to the last render once every map is idle.
+  const gds = Object.fromEntries([...document.querySelectorAll('[data-comp]')]
+    .map((el) => [el.dataset.comp, el]));
+  let last = {};
+  const bound = new Set();
+  const listen = (k) => {
+    if (bound.has(k)) return;
+    bound.add(k);
+    gds[k].on('plotly_afterplot', () => { last[k] = performance.now(); });
+  };
   const settle = async (since) => {
     const deadline = performance.now() + 20000;
     while (performance.now() < deadline) {
-      const ready = gds.every((gd) => !(gd._fullLayout && gd._fullLayout.map)
+      const ready = Object.values(gds).every((gd) => !(gd._fullLayout && gd._fullLayout.map)
         || (gd._fullLayout.map._subplot && gd._fullLayout.map._subplot.map.loaded()));
-      if (ready && performance.now() - Math.max(since, ...last) > 400) return;
+      if (ready && performance.now() - Math.max(since, ...Object.values(last)) > 400) return;
       await new Promise((r) => setTimeout(r, 25));
     }
   };
-  const last = new Array(figs.length).fill(0);
-  for (let i = 0; i < gds.length; i++) {
-    const b = before[i] || {data: [], layout: {}};
-    await Plotly.newPlot(gds[i], b.data || [], b.layout || {}, b.config || {});
+  const draw = async (figs, how) => {
+    last = {};
+    const t0 = performance.now();
+    await Promise.all(Object.entries(figs).map(([k, f]) =>
+      how(gds[k], f.data || [], f.layout || {}, f.config || {}).then(() => {
+        listen(k);
+        last[k] = Math.max(last[k] || 0, performance.now());
+      })));
+    await settle(t0);
+    return Math.max(t0, ...Object.values(last)) - t0;
+  };
+  const times = {first: await draw(first, Plotly.newPlot), steps: {}};
+  for (const [name, figs, sizes] of steps) {
+    for (const [k, wh] of Object.entries(sizes)) {
+      const st = gds[k] && gds[k].style;
+      if (st) { st.width = wh[0] + 'px'; st.height = wh[1] + 'px'; }
+    }
+    times.steps[name] = await draw(figs, Plotly.react);
   }
-  gds.forEach((gd, i) => gd.on('plotly_afterplot', () => { last[i] = performance.now(); }));
-  await settle(performance.now());
-  last.fill(0);
-  const t0 = performance.now();
-  await Promise.all(figs.map((f, i) => Plotly.react(gds[i], f.data || [], f.layout || {}, f.config || {})
-    .then(() => { last[i] = Math.max(last[i], performance.now()); })));
-  await settle(t0);
-  const out = Math.max(...last) - t0;
-  gds.forEach((gd) => Plotly.purge(gd));
-  return out;
+  Object.values(gds).forEach((gd) => Plotly.purge(gd));
+  return times;
 }"""
 
 
@@ -644,7 +660,15 @@ def _waves(records: list[dict]) -> None:
         ends.append(r["end"])
 
 
-def browser_tour(base: str, steps: list[Step], runs: int, capture: bool) -> list[list[Observed]]:
+def browser_tour(
+    base: str,
+    steps: list[Step],
+    runs: int,
+    capture: bool,
+    between: Callable[[Any, list[Observed]], None] | None = None,
+) -> list[list[Observed]]:
+    """``runs`` tours of ``steps`` on one page (each run starts with its page load); after each
+    run, ``between(browser, first run)`` if given (:class:`RenderFloor`'s run)."""
     from playwright.sync_api import sync_playwright
 
     from layouts.dashboard import Ids
@@ -731,6 +755,8 @@ def browser_tour(base: str, steps: list[Step], runs: int, capture: bool) -> list
                 )
                 log(f"  run {run + 1} {step.name}: {(last - click_t):.0f} ms {how}")
             out.append(observed)
+            if between is not None:
+                between(browser, out[0])
         page.context.close()
         browser.close()
     return out
@@ -765,27 +791,38 @@ def _act(page: Any, step: Step, ids: Any) -> str:
 
 
 # ---- render floor ---------------------------------------------------------------------------------
-def render_floor(
-    base: str, observed: list[Observed], repeats: int, loads: frozenset[str] = frozenset()
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """The render floor of each step, and what drawing alone costs (for the steps in ``loads``).
+class RenderFloor:
+    """The render floor of a tour's steps: the same figures drawn by plotly.js alone.
 
-    A step's floor is the same transition drawn on a bare page (previous figures → new). For a
-    page load (``loads``), ours is timed from the navigation's start, so its floor is a bare
-    page loaded and drawn: the document, plotly.min.js from the app (cached, as for ours) and
-    ``Plotly.newPlot`` of the figures, from navigation start to the last render. The second
-    dict holds those steps' draw-only times (the floor before round 6), for comparison.
+    ``observed`` is one run of the tour (``browser_tour``'s first, whose answers' figures were
+    kept); its first step is what the page load showed. A run (:meth:`run`) replays the tour
+    on a bare page of the app's origin, freshly loaded, as a run of the tour is one page load
+    and then its steps: the page load's figures are drawn, then each later step's replace
+    what is shown (the transition dcc.Graph makes), each timed to the last render. A floor
+    measured on a page that had drawn the same step before starts warmer than ours (plotly.js
+    and MapLibre's worker compiled for it): over repeats on one page, 9-10 % faster than on a
+    fresh page (city → district, round 12). A step in ``loads`` is timed from navigation
+    start, as ours is: a bare page loaded and drawn (the document, plotly.min.js from the app,
+    ``Plotly.newPlot``), to the last render; its draw alone is kept apart (``drawn``, the
+    floor before round 6).
+
+    ``run`` takes the Chromium of the tour, so that the tour's runs and the floor's can be
+    interleaved (``browser_tour``'s ``between``): a machine whose speed drifts over minutes
+    slows both alike.
     """
-    from playwright.sync_api import sync_playwright
 
-    out: dict[str, list[float]] = {}
-    drawn: dict[str, list[float]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+    def __init__(self, base: str, observed: list[Observed], loads: frozenset[str] = frozenset()):
+        self.base, self.observed, self.loads = base, observed, loads
+        self.times: dict[str, list[float]] = {}
+        self.drawn: dict[str, list[float]] = {}
+        self._page: Any = None
+        self._tour_html = self._load_html = ""
+
+    def _open(self, browser: Any) -> Any:
         context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
         # Same origin as the app (its plotly.js, its map glyph route and its session).
-        page.goto(base + "/login")
+        page.goto(self.base + "/login")
         page.fill("#login-username", "demo")
         page.fill("#login-password", "demo")
         page.click("#login-submit")
@@ -799,47 +836,74 @@ def render_floor(
                 "() => performance.getEntriesByType('resource').map((e) => e.name)"
                 ".find((n) => /plotly(\\.min)?\\.js/.test(n)) || ''"
             )
-        shown: dict[str, dict] = {}  # what each graph shows before the step
-        for obs in observed:
-            comps = list(obs.figures)
-            figs = [obs.figures[k] for k in comps]
-            before = [shown.get(k, {"data": [], "layout": {}}) for k in comps]
-            shown.update(obs.figures)
-            if not any(f.get("data") for f in figs):
-                continue
-            sizes = [obs.sizes.get(k, [900, 440]) for k in comps]
-            divs = "".join(
-                f'<div id="f{i}" style="width:{w}px;height:{h}px"></div>'
-                for i, (w, h) in enumerate(sizes)
+        first = self.observed[0]
+        comps = list(dict.fromkeys(k for o in self.observed for k in o.figures))
+        divs = "".join(
+            f'<div id="f{i}" data-comp="{k}" style="width:{w}px;height:{h}px"></div>'
+            for i, k in enumerate(comps)
+            for w, h in [first.sizes.get(k, [900, 440])]
+        )
+        self._tour_html = FLOOR_PAGE.format(plotly=plotly_src, divs=divs)
+        # "</" would end the JSON's script element early; JSON allows the escape.
+        figs = [first.figures[k] for k in first.figures]
+        load_divs = "".join(
+            f'<div id="f{i}" style="width:{w}px;height:{h}px"></div>'
+            for i, k in enumerate(first.figures)
+            for w, h in [first.sizes.get(k, [900, 440])]
+        )
+        payload = json.dumps(figs, ensure_ascii=False).replace("</", "<\\/")
+        self._load_html = FLOOR_LOAD_PAGE.format(plotly=plotly_src, divs=load_divs, figs=payload)
+        return page
+
+    def run(self, browser: Any) -> None:
+        """One run: the page load's floor (for a step in ``loads``), then the tour's steps."""
+        if self._page is None:
+            self._page = self._open(browser)
+        page = self._page
+        first, *later = self.observed
+        if first.step in self.loads:
+            route = f"{self.base}/__bench_floor_load_{uuid.uuid4().hex}"
+            page.route(route, _fulfil_with(self._load_html))
+            page.goto(route, wait_until="commit")
+            page.wait_for_function(
+                "() => window.__floorLoad !== undefined", timeout=60_000, polling=50
             )
-            html = FLOOR_PAGE.format(plotly=plotly_src, divs=divs)
-            route = f"{base}/__bench_floor_{uuid.uuid4().hex}"
-            page.route(route, _fulfil_with(html))
-            page.goto(route)
-            page.wait_for_function("() => !!window.Plotly", timeout=30_000)
-            times = []
-            for _ in range(repeats):
-                times.append(page.evaluate(FLOOR_RUN, [before, figs]) / 1000)
-            if obs.step not in loads:
-                out[obs.step] = times
-                continue
-            drawn[obs.step] = times
-            # "</" would end the JSON's script element early; JSON allows the escape.
-            payload = json.dumps(figs, ensure_ascii=False).replace("</", "<\\/")
-            load_html = FLOOR_LOAD_PAGE.format(plotly=plotly_src, divs=divs, figs=payload)
-            loaded = []
-            for _ in range(repeats):
-                route = f"{base}/__bench_floor_load_{uuid.uuid4().hex}"
-                page.route(route, _fulfil_with(load_html))
-                page.goto(route, wait_until="commit")
-                page.wait_for_function(
-                    "() => window.__floorLoad !== undefined", timeout=60_000, polling=50
-                )
-                loaded.append(page.evaluate("() => window.__floorLoad") / 1000)
-            out[obs.step] = loaded
-        context.close()
+            self.times.setdefault(first.step, []).append(
+                page.evaluate("() => window.__floorLoad") / 1000
+            )
+        route = f"{self.base}/__bench_floor_{uuid.uuid4().hex}"
+        page.route(route, _fulfil_with(self._tour_html))
+        page.goto(route)
+        page.wait_for_function("() => !!window.Plotly", timeout=30_000)
+        steps = [o for o in later if o.figures]
+        times = page.evaluate(
+            FLOOR_TOUR, [first.figures, [[o.step, o.figures, o.sizes] for o in steps]]
+        )
+        self.drawn.setdefault(first.step, []).append(times["first"] / 1000)
+        for o in steps:
+            self.times.setdefault(o.step, []).append(times["steps"][o.step] / 1000)
+
+    def close(self) -> None:
+        if self._page is not None:
+            self._page.context.close()
+            self._page = None
+
+
+def render_floor(
+    base: str, observed: list[Observed], repeats: int, loads: frozenset[str] = frozenset()
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """:class:`RenderFloor` run ``repeats`` times in a Chromium of its own: the floor of each
+    step, and what drawing alone costs for the page load."""
+    from playwright.sync_api import sync_playwright
+
+    floor = RenderFloor(base, observed, loads)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        for _ in range(repeats):
+            floor.run(browser)
+        floor.close()
         browser.close()
-    return out, drawn
+    return floor.times, floor.drawn
 
 
 def _fulfil_with(html: str) -> Any:
@@ -989,19 +1053,27 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> dict[str,
     result["cache"] = cache
 
     with Server(url, cache=cache, workers=args.workers, log_path=logs) as server:
-        log(f"{backend}: browser tour × {args.runs} ({server.workers} workers, cache {cache})")
-        runs = browser_tour(server.base, steps, args.runs, capture=True)
+        log(
+            f"{backend}: browser tour × {args.runs}, each run followed by the render floor's "
+            f"({server.workers} workers, cache {cache})"
+        )
+        loads = frozenset(s.name for s in steps if s.kind == "load")
+        floor_page: list[RenderFloor] = []
+
+        def floor_run(browser: Any, first_run: list[Observed]) -> None:
+            if not floor_page:
+                floor_page.append(RenderFloor(server.base, first_run, loads))
+            floor_page[0].run(browser)
+
+        runs = browser_tour(server.base, steps, args.runs, capture=True, between=floor_run)
         captured = runs[0]
         result["browser_s"] = {s.name: [r[i].browser_s for r in runs] for i, s in enumerate(steps)}
         result["browser_ttfb_s"] = {
             s.name: [x for r in runs for x in r[i].server_s] for i, s in enumerate(steps)
         }
         result["how"] = {s.name: captured[i].how for i, s in enumerate(steps)}
-        log(f"{backend}: render floor")
-        loads = frozenset(s.name for s in steps if s.kind == "load")
-        result["render_floor_s"], result["render_draw_floor_s"] = render_floor(
-            server.base, captured, args.floor_repeats, loads
-        )
+        result["render_floor_s"] = floor_page[0].times
+        result["render_draw_floor_s"] = floor_page[0].drawn
         cookie = sign_in_cookie(server.base)
         tour_calls = [o.calls for o in captured]
         # Bytes, once each: gzip (what every browser accepts; Chromium's zstd is about as
@@ -1239,7 +1311,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.runs = 2 if args.quick else 5
     args.repeats = 3 if args.quick else 10
-    args.floor_repeats = 2 if args.quick else 5
     args.duration = 8.0 if args.quick else 25.0
     if not args.workers:
         from dashboard.prod import default_workers

@@ -317,6 +317,10 @@ def breakdown(name: str, snap: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in types.most_common(8))
     )
     out.append(
+        "  dispatches (start+ms type): "
+        + " ".join(f"{d[0] - t0:.0f}+{d[2]:.0f} {d[1]}" for d in snap.get("dispatches", [])[:32])
+    )
+    out.append(
         f"  React commits: {len(commits)} at "
         + " ".join(f"{c - t0:.0f}" for c in commits[:24])
         + (" …" if len(commits) > 24 else "")
