@@ -800,8 +800,8 @@ class RenderFloor:
     and then its steps: the page load's figures are drawn, then each later step's replace
     what is shown (the transition dcc.Graph makes), each timed to the last render. A floor
     measured on a page that had drawn the same step before starts warmer than ours (plotly.js
-    and MapLibre's worker compiled for it): over repeats on one page, 9-10 % faster than on a
-    fresh page (city → district, round 12). A step in ``loads`` is timed from navigation
+    and MapLibre's worker compiled for it): over repeats on one page, about a tenth faster
+    than on a fresh page (city → district, round 12). A step in ``loads`` is timed from navigation
     start, as ours is: a bare page loaded and drawn (the document, plotly.min.js from the app,
     ``Plotly.newPlot``), to the last render; its draw alone is kept apart (``drawn``, the
     floor before round 6).
