@@ -794,8 +794,8 @@ def _act(page: Any, step: Step, ids: Any) -> str:
 class RenderFloor:
     """The render floor of a tour's steps: the same figures drawn by plotly.js alone.
 
-    ``observed`` is one run of the tour (``browser_tour``'s first, whose answers' figures were
-    kept); its first step is what the page load showed. A run (:meth:`run`) replays the tour
+    ``observed`` (given to :meth:`run`) is one run of the tour, ``browser_tour``'s first, whose
+    answers' figures were kept; its first step is what the page load showed. A run replays the tour
     on a bare page of the app's origin, freshly loaded, as a run of the tour is one page load
     and then its steps: the page load's figures are drawn, then each later step's replace
     what is shown (the transition dcc.Graph makes), each timed to the last render. A floor
@@ -811,14 +811,14 @@ class RenderFloor:
     slows both alike.
     """
 
-    def __init__(self, base: str, observed: list[Observed], loads: frozenset[str] = frozenset()):
-        self.base, self.observed, self.loads = base, observed, loads
+    def __init__(self, base: str, loads: frozenset[str] = frozenset()):
+        self.base, self.loads = base, loads
         self.times: dict[str, list[float]] = {}
         self.drawn: dict[str, list[float]] = {}
         self._page: Any = None
         self._tour_html = self._load_html = ""
 
-    def _open(self, browser: Any) -> Any:
+    def _open(self, browser: Any, observed: list[Observed]) -> Any:
         context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
         # Same origin as the app (its plotly.js, its map glyph route and its session).
@@ -836,31 +836,31 @@ class RenderFloor:
                 "() => performance.getEntriesByType('resource').map((e) => e.name)"
                 ".find((n) => /plotly(\\.min)?\\.js/.test(n)) || ''"
             )
-        first = self.observed[0]
-        comps = list(dict.fromkeys(k for o in self.observed for k in o.figures))
-        divs = "".join(
-            f'<div id="f{i}" data-comp="{k}" style="width:{w}px;height:{h}px"></div>'
-            for i, k in enumerate(comps)
-            for w, h in [first.sizes.get(k, [900, 440])]
-        )
-        self._tour_html = FLOOR_PAGE.format(plotly=plotly_src, divs=divs)
+        first = observed[0]
+
+        def divs(comps: list[str]) -> str:
+            return "".join(
+                f'<div id="f{i}" data-comp="{k}" style="width:{w}px;height:{h}px"></div>'
+                for i, k in enumerate(comps)
+                for w, h in [first.sizes.get(k, [900, 440])]
+            )
+
+        comps = list(dict.fromkeys(k for o in observed for k in o.figures))
+        self._tour_html = FLOOR_PAGE.format(plotly=plotly_src, divs=divs(comps))
         # "</" would end the JSON's script element early; JSON allows the escape.
-        figs = [first.figures[k] for k in first.figures]
-        load_divs = "".join(
-            f'<div id="f{i}" style="width:{w}px;height:{h}px"></div>'
-            for i, k in enumerate(first.figures)
-            for w, h in [first.sizes.get(k, [900, 440])]
-        )
+        figs = list(first.figures.values())
         payload = json.dumps(figs, ensure_ascii=False).replace("</", "<\\/")
-        self._load_html = FLOOR_LOAD_PAGE.format(plotly=plotly_src, divs=load_divs, figs=payload)
+        self._load_html = FLOOR_LOAD_PAGE.format(
+            plotly=plotly_src, divs=divs(list(first.figures)), figs=payload
+        )
         return page
 
-    def run(self, browser: Any) -> None:
+    def run(self, browser: Any, observed: list[Observed]) -> None:
         """One run: the page load's floor (for a step in ``loads``), then the tour's steps."""
         if self._page is None:
-            self._page = self._open(browser)
+            self._page = self._open(browser, observed)
         page = self._page
-        first, *later = self.observed
+        first, *later = observed
         if first.step in self.loads:
             route = f"{self.base}/__bench_floor_load_{uuid.uuid4().hex}"
             page.route(route, _fulfil_with(self._load_html))
@@ -896,11 +896,11 @@ def render_floor(
     step, and what drawing alone costs for the page load."""
     from playwright.sync_api import sync_playwright
 
-    floor = RenderFloor(base, observed, loads)
+    floor = RenderFloor(base, loads)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         for _ in range(repeats):
-            floor.run(browser)
+            floor.run(browser, observed)
         floor.close()
         browser.close()
     return floor.times, floor.drawn
@@ -1057,23 +1057,16 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> dict[str,
             f"{backend}: browser tour × {args.runs}, each run followed by the render floor's "
             f"({server.workers} workers, cache {cache})"
         )
-        loads = frozenset(s.name for s in steps if s.kind == "load")
-        floor_page: list[RenderFloor] = []
-
-        def floor_run(browser: Any, first_run: list[Observed]) -> None:
-            if not floor_page:
-                floor_page.append(RenderFloor(server.base, first_run, loads))
-            floor_page[0].run(browser)
-
-        runs = browser_tour(server.base, steps, args.runs, capture=True, between=floor_run)
+        floor = RenderFloor(server.base, frozenset(s.name for s in steps if s.kind == "load"))
+        runs = browser_tour(server.base, steps, args.runs, capture=True, between=floor.run)
         captured = runs[0]
         result["browser_s"] = {s.name: [r[i].browser_s for r in runs] for i, s in enumerate(steps)}
         result["browser_ttfb_s"] = {
             s.name: [x for r in runs for x in r[i].server_s] for i, s in enumerate(steps)
         }
         result["how"] = {s.name: captured[i].how for i, s in enumerate(steps)}
-        result["render_floor_s"] = floor_page[0].times
-        result["render_draw_floor_s"] = floor_page[0].drawn
+        result["render_floor_s"] = floor.times
+        result["render_draw_floor_s"] = floor.drawn
         cookie = sign_in_cookie(server.base)
         tour_calls = [o.calls for o in captured]
         # Bytes, once each: gzip (what every browser accepts; Chromium's zstd is about as
