@@ -2,6 +2,10 @@
 
 Run: ``.venv/bin/python -m bench.trace_drill [--clicks 5] [--depth 1] [--variant NAME=DIR …]``.
 
+``--step period|metric|hotspot`` times that step of the benchmark's tour instead (the dropdown
+from the click on its option, as the tour does), from the URL of the step before it, and goes
+Back the same way.
+
 Starts the production server (gunicorn, Redis cache) from each ``--variant`` directory (default:
 this checkout), signs in as demo/demo, opens the city and then, ``--clicks`` times: drills into
 the district with most children by clicking the map at its label point, and goes browser Back.
@@ -34,6 +38,7 @@ import os
 import re
 import statistics
 import sys
+import urllib.parse
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -218,9 +223,11 @@ def short_outputs(outputs: str) -> str:
 
 
 # ---- one measured interaction -----------------------------------------------------------------
-def measure(page: Any, act: Any, *, expect_url: str | None = None) -> dict[str, Any]:
+def measure(
+    page: Any, act: Any, *, expect_url: str | None = None, choice: bool = False
+) -> dict[str, Any]:
     """Run ``act()`` (a click or Back) and wait until the page is quiet; what happened, in ms
-    from the pointer event."""
+    from the pointer event (with ``choice``, a dropdown's: the last, on the option)."""
     page.evaluate("() => { window.__bench.hookAll(); window.__trace.hookStore(); }")
     since = page.evaluate("() => performance.now()")
     how = act()
@@ -228,7 +235,7 @@ def measure(page: Any, act: Any, *, expect_url: str | None = None) -> dict[str, 
     if expect_url and not re.search(expect_url, page.url):
         raise RuntimeError(f"page is at {page.url}, wanted {expect_url}")
     snap = page.evaluate(SNAPSHOT, since)
-    t0 = snap["clicks"][0] if snap["clicks"] else since
+    t0 = (snap["clicks"][-1] if choice else snap["clicks"][0]) if snap["clicks"] else since
     snap.update(t0=t0, last=last, total=last - t0, how=how)
     return snap
 
@@ -524,6 +531,12 @@ def main(argv: list[str] | None = None) -> int:
         "--clicks", type=int, default=5, help="timed drills (and Backs) per variant"
     )
     parser.add_argument("--depth", type=int, default=1, help="drill this many levels per click")
+    parser.add_argument(
+        "--step",
+        choices=("drill", "period", "metric", "hotspot"),
+        default="drill",
+        help="the tour's step to time instead of the drill (from the state before it)",
+    )
     parser.add_argument("--traced", type=int, default=1, help="traced drills per variant")
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: cores + 1)")
     parser.add_argument(
@@ -553,6 +566,12 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v.split("=", 1) for v in args.variant] or [["this", str(bi.ROOT)]]
     steps, _alts = bi.plan_tour(args.db)
     drills = [s for s in steps if s.kind == "drill"][: args.depth]
+    start, change = "/", ("", "")
+    if args.step != "drill":  # one step of the tour, from the URL of the step before it
+        k = next(i for i, s in enumerate(steps) if s.kind == args.step)
+        drills, start = [steps[k]], "/?" + urllib.parse.urlencode(steps[k - 1].state)
+        before = steps[k - 1].state
+        change = next((key, v) for key, v in steps[k].state.items() if before.get(key) != v)
     root_code = steps[0].target
     bi.log("drill path: " + " → ".join(s.target for s in drills))
     args.trace_dir.mkdir(parents=True, exist_ok=True)
@@ -577,12 +596,17 @@ def main(argv: list[str] | None = None) -> int:
         pages = {name: open_page(browser, servers[name].base) for name, _ in variants}
         plotly_src: str | None = None
 
+        def expected(step: bi.Step) -> str:
+            if step.kind == "drill":
+                return rf"unit={step.target}(&|$)"
+            return rf"[?&]{change[0]}={re.escape(str(change[1]))}(&|$)"
+
         def drill_and_back(name: str, record: str | None, traced_as: str | None = None) -> None:
             nonlocal plotly_src
             page = pages[name]
             page.bring_to_front()
             if args.reload:  # as the benchmark's tour: the drill right after a page load
-                page.goto(servers[name].base + "/", wait_until="commit")
+                page.goto(servers[name].base + start, wait_until="commit")
                 bi._wait_quiet(page, 0.0)
                 page.wait_for_function(bi.MAP_READY, arg=Ids.MAP.value, timeout=60_000)
             for step in drills:
@@ -592,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
                 snap = measure(
                     page,
                     lambda step=step: bi._act(page, step, Ids),
-                    expect_url=rf"unit={step.target}(&|$)",
+                    expect_url=expected(step),
+                    choice=step.kind in bi.CHOICES,
                 )
                 page.wait_for_function(bi.MAP_READY, arg=Ids.MAP.value, timeout=30_000)
                 if traced_as:
@@ -606,10 +631,12 @@ def main(argv: list[str] | None = None) -> int:
                                 .find((n) => /plotly(\\.min)?\\.js/.test(n));
                               return u ? await (await fetch(u)).text() : ''; }"""
                         )
-                    # Marks count pointerdowns; the click's is the first one after marks_before.
+                    # Marks count pointerdowns; the click's is the first one after marks_before
+                    # (a dropdown's choice: the last, on the option).
+                    marks_after = page.evaluate("() => window.__trace.marks.length")
                     snap["trace"] = analyse_trace(
                         json.loads(raw),
-                        f"shiyu-click-{marks_before + 1}",
+                        f"shiyu-click-{marks_after if step.kind in bi.CHOICES else marks_before + 1}",
                         snap["total"],
                         ScriptClassifier(plotly_src),
                     )
@@ -626,8 +653,10 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_function(bi.MAP_READY, arg=Ids.MAP.value, timeout=30_000)
                 if record:
                     results[name]["back"].append(back)
-            if root_code not in page.url and "unit=" in page.url:
+            if args.step == "drill" and root_code not in page.url and "unit=" in page.url:
                 raise RuntimeError(f"Back did not return to the city: {page.url}")
+            if args.step != "drill" and re.search(expected(drills[0]), page.url):
+                raise RuntimeError(f"Back did not undo the {args.step}: {page.url}")
 
         # Figures of the city and of the first drill, for the render floor.
         captured: list[bi.Observed] = []
@@ -656,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
             page = pages[name]
             if k == 0:
                 page.on("requestfinished", on_finished)
-            page.goto(servers[name].base + "/", wait_until="commit")
+            page.goto(servers[name].base + start, wait_until="commit")
             bi._wait_quiet(page, 0.0)
             page.wait_for_function(bi.MAP_READY, arg=Ids.MAP.value, timeout=60_000)
             if k == 0:
@@ -704,7 +733,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(
         f"\nmachine load {os.getloadavg()[0]:.1f}; {workers} workers per variant; "
-        f"drill {' → '.join(s.target for s in drills)}; medians of {args.clicks} clicks"
+        f"{' → '.join(s.name for s in drills)}; medians of {args.clicks} clicks"
     )
     header = f"{'variant':<14} {'what':<6} " + " ".join(f"{k:>11}" for k in keys)
     print(header)
@@ -720,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:
     if floor:
         f = med(floor)
         print(
-            f"render floor (city → {drills[0].target}, plotly.js alone): median {f:.0f} ms of "
+            f"render floor ({start} → {drills[0].name}, plotly.js alone): median {f:.0f} ms of "
             + " ".join(f"{x:.0f}" for x in floor)
         )
         for name, _ in variants:
