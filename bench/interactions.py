@@ -13,7 +13,8 @@ For each database (the ``large`` demo preset, built once into ``--data-dir`` and
    dropdown, the click on the option chosen) to the last chart's ``plotly_afterplot`` (or
    the resolution of its ``Plotly.react``).
    The callback POSTs and their responses are recorded.
-2. **Render floor** (:class:`RenderFloor`): the figures those responses carried, drawn by the
+2. **Render floor** (:class:`RenderFloor`): the figures of each step's view (those its
+   response carried; for a graph the response left as shown, the figure shown), drawn by the
    same plotly.min.js on a bare page of the same origin (same sizes): the tour replayed on a
    fresh page after each of its runs, each step timed from ``Plotly.react`` to the last
    ``plotly_afterplot``.
@@ -107,11 +108,19 @@ TARGET_RSS_MB = 600
 THINK_S = (2.0, 6.0)
 
 # ---- page instrumentation -------------------------------------------------------------------
-# Records pointer events, dash fetches in flight, and every chart's render: Plotly.react /
-# newPlot resolution and plotly_afterplot (which for maps comes after MapLibre is idle).
+# Records pointer events, dash fetches in flight, every chart's render: Plotly.react /
+# newPlot resolution and plotly_afterplot (which for maps comes after MapLibre is idle), and
+# the last change to the page's text and elements outside the charts (for a step whose
+# answer changes no chart: the hotspot switch where no hotspot is found changes a note).
 INIT_SCRIPT = r"""
 (() => {
-  const B = window.__bench = {clicks: [], renders: [], inflight: 0, lastFetchEnd: 0};
+  const B = window.__bench = {clicks: [], renders: [], inflight: 0, lastFetchEnd: 0, dom: 0};
+  new MutationObserver((records) => {
+    if (records.some((r) => !(r.target.closest && r.target.closest('.js-plotly-plot'))
+        && !(r.target.parentElement && r.target.parentElement.closest('.js-plotly-plot')))) {
+      B.dom = performance.now();
+    }
+  }).observe(document, {childList: true, characterData: true, subtree: true});
   document.addEventListener('pointerdown', () => B.clicks.push(performance.now()), true);
   document.addEventListener('keydown', () => B.clicks.push(performance.now()), true);
   const origFetch = window.fetch;
@@ -183,8 +192,9 @@ FLOOR_PAGE = """<!doctype html><html><head><meta charset="utf-8">
 
 FLOOR_TOUR = r"""async ([first, steps]) => {
   // One run of the tour on this fresh page, as our page makes it: what the page load showed
-  // is drawn (newPlot), then each step replaces what is shown by its figures (Plotly.react,
-  // the transition dcc.Graph makes), each timed to the last render once every map is idle.
+  // is drawn (newPlot), then each step replaces what is shown by its view's figures
+  // (Plotly.react, the transition dcc.Graph makes), each timed to the last render once every
+  // map is idle.
   const gds = Object.fromEntries([...document.querySelectorAll('[data-comp]')]
     .map((el) => [el.dataset.comp, el]));
   let last = {};
@@ -631,19 +641,24 @@ def signed_in_page(browser: Any, base: str, *init_scripts: str) -> Any:
 
 def _wait_quiet(page: Any, since: float, timeout_s: float = 60.0, quiet_ms: float = 600) -> float:
     """Wait until no callback is in flight and no chart has rendered for ``quiet_ms``;
-    returns the time of the last render after ``since`` (page clock, ms)."""
+    returns the time of the last render after ``since`` (page clock, ms), or, when an answer
+    came and no chart rendered (it changed none), of the page's last change after it."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state = page.evaluate(
             """(since) => { window.__bench.hookAll();
                 const B = window.__bench; const r = B.renders.filter((x) => x[0] >= since);
                 return {inflight: B.inflight, last: r.length ? Math.max(...r.map((x) => x[0])) : 0,
-                        lastFetch: B.lastFetchEnd, now: performance.now()}; }""",
+                        lastFetch: B.lastFetchEnd, dom: B.dom, now: performance.now()}; }""",
             since,
         )
-        busy_until = max(state["last"], state["lastFetch"])
-        if state["inflight"] == 0 and state["last"] and state["now"] - busy_until > quiet_ms:
-            return state["last"]
+        answered = state["lastFetch"] > since
+        end = state["last"] or (
+            state["dom"] if answered and state["dom"] > state["lastFetch"] else 0
+        )
+        busy_until = max(end, state["lastFetch"], state["dom"] if not state["last"] else 0)
+        if state["inflight"] == 0 and end and state["now"] - busy_until > quiet_ms:
+            return end
         time.sleep(0.05)
     raise TimeoutError("the page did not settle")
 
@@ -797,8 +812,15 @@ class RenderFloor:
     ``observed`` (given to :meth:`run`) is one run of the tour, ``browser_tour``'s first, whose
     answers' figures were kept; its first step is what the page load showed. A run replays the tour
     on a bare page of the app's origin, freshly loaded, as a run of the tour is one page load
-    and then its steps: the page load's figures are drawn, then each later step's replace
-    what is shown (the transition dcc.Graph makes), each timed to the last render. A floor
+    and then its steps: the page load's figures are drawn, then each later step's view
+    replaces what is shown (the transition dcc.Graph makes), each timed to the last render.
+    A step's view is every figure the page shows after it: those its answer carried, and
+    for a graph the answer left as shown (``callbacks.dashboard.show_view``: the trends and
+    panels of a metric choice) the figure shown, which plotly.js is given again. That is the
+    floor our page was held to while its answers carried every figure (rounds 1–13): what
+    plotly.js alone does to show the view, not knowing which figures the step changed (the
+    target's floor). Beside it, ``changed``: the same tour on another fresh page, each step
+    giving plotly.js only the figures its answer carried (none: no floor). A floor
     measured on a page that had drawn the same step before starts warmer than ours (plotly.js
     and MapLibre's worker compiled for it): over repeats on one page, about a tenth faster
     than on a fresh page (city → district, round 12). A step in ``loads`` is timed from navigation
@@ -814,6 +836,7 @@ class RenderFloor:
     def __init__(self, base: str, loads: frozenset[str] = frozenset()):
         self.base, self.loads = base, loads
         self.times: dict[str, list[float]] = {}
+        self.changed: dict[str, list[float]] = {}
         self.drawn: dict[str, list[float]] = {}
         self._page: Any = None
         self._tour_html = self._load_html = ""
@@ -871,17 +894,28 @@ class RenderFloor:
             self.times.setdefault(first.step, []).append(
                 page.evaluate("() => window.__floorLoad") / 1000
             )
+        views, changed, view = [], [], dict(first.figures)
+        for o in later:
+            view = {**view, **o.figures}
+            views.append([o.step, view, o.sizes])
+            if o.figures:
+                changed.append([o.step, o.figures, o.sizes])
+        times = self._tour(first, views)
+        self.drawn.setdefault(first.step, []).append(times["first"] / 1000)
+        for name, _view, _sizes in views:
+            self.times.setdefault(name, []).append(times["steps"][name] / 1000)
+        if changed != views:
+            times = self._tour(first, changed)
+        for name, _figures, _sizes in changed:
+            self.changed.setdefault(name, []).append(times["steps"][name] / 1000)
+
+    def _tour(self, first: Observed, steps: list[list[Any]]) -> dict[str, Any]:
+        page = self._page
         route = f"{self.base}/__bench_floor_{uuid.uuid4().hex}"
         page.route(route, _fulfil_with(self._tour_html))
         page.goto(route)
         page.wait_for_function("() => !!window.Plotly", timeout=30_000)
-        steps = [o for o in later if o.figures]
-        times = page.evaluate(
-            FLOOR_TOUR, [first.figures, [[o.step, o.figures, o.sizes] for o in steps]]
-        )
-        self.drawn.setdefault(first.step, []).append(times["first"] / 1000)
-        for o in steps:
-            self.times.setdefault(o.step, []).append(times["steps"][o.step] / 1000)
+        return page.evaluate(FLOOR_TOUR, [first.figures, steps])
 
     def close(self) -> None:
         if self._page is not None:
@@ -1066,6 +1100,7 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> dict[str,
         }
         result["how"] = {s.name: captured[i].how for i, s in enumerate(steps)}
         result["render_floor_s"] = floor.times
+        result["render_changed_floor_s"] = floor.changed
         result["render_draw_floor_s"] = floor.drawn
         cookie = sign_in_cookie(server.base)
         tour_calls = [o.calls for o in captured]
@@ -1218,7 +1253,8 @@ def report(results: list[dict[str, Any]]) -> str:
             "server ms = the workers' own time (Server-Timing), summed over the interaction's "
             "callbacks; first visit = no cache, repeat = cached\n"
             "interaction              | floor ms | first visit ms (ratio) | repeat ms (ratio) "
-            "| map gzip KB (raw) | click→rendered ms (render floor, ratio)"
+            "| map gzip KB (raw) | click→rendered ms (render floor, ratio) "
+            "[floor of the figures the answer changed, ratio]"
         )
 
         def server(ms: float, floor: float) -> str:
@@ -1234,10 +1270,18 @@ def report(results: list[dict[str, Any]]) -> str:
             rfloor = med(r["render_floor_s"].get(step, [])) * 1000
             rratio = browser / rfloor if rfloor == rfloor and rfloor else float("nan")
             rok = "✓" if rratio <= TARGET_RENDER else "✗"
+            changed = r.get("render_changed_floor_s", {}).get(step)
+            if step not in r["render_floor_s"] or step == r["steps"][0]:
+                extra = ""
+            elif changed:
+                cfloor = med(changed) * 1000
+                extra = f" [{cfloor:4.0f}, {browser / cfloor:4.2f}×]"
+            else:
+                extra = " [no figure changed]"
             lines.append(
                 f"{step[:24]:<24} | {floor:8.1f} | {server(cold, floor)}   | {server(warm, floor)} "
                 f"| {biggest['gzip'] / 1024:7.0f} ({biggest['raw'] / 1024:6.0f}) "
-                f"| {browser:6.0f} ({rfloor:6.0f}, {rratio:4.2f}×) {rok}"
+                f"| {browser:6.0f} ({rfloor:6.0f}, {rratio:4.2f}×) {rok}{extra}"
             )
         load = r["load"]
         lines.extend(_load_lines(r["steps"], load["alone"], load["together"], ""))

@@ -17,6 +17,7 @@ logic directly; :func:`register` only wires them to the app.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -336,6 +337,16 @@ def remembered(
     the viewer's root (the breadcrumb starts there) and the display settings, so two
     jurisdictions never share an entry.
     """
+    return _sent(_stored(services, (name, render, depends), store))
+
+
+#: A part of the view: its name, render function and the state fields it shows (see
+#: :data:`VIEW_PARTS`).
+Part = tuple[str, Render, tuple[str, ...] | None]
+
+
+def _stored(services: Services, part: Part, store: Source) -> tuple[Any, ...]:
+    name, render, depends = part
     state = _state(services, store)
     settings = (
         services.title,
@@ -347,9 +358,12 @@ def remembered(
     )
     shown = repr(state) if depends is None else repr([getattr(state, f) for f in depends])
     key = (scope.user_root(services), shown, settings)
-    stored = remember(
+    return remember(
         services.repo, f"dashboard.{name}", key, lambda: _encoded(render(services, store))
     )
+
+
+def _sent(stored: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(orjson.Fragment(bytes(o)) if isinstance(o, Encoded) else o for o in stored)
 
 
@@ -593,7 +607,7 @@ def download_names(services: Services, store: Source) -> tuple[str, dict[str, st
 
 #: The parts of the view callback's answer, in its order: name, render function, and the
 #: state fields the part shows (None: the whole state), see :func:`remembered`.
-VIEW_PARTS: tuple[tuple[str, Render, tuple[str, ...] | None], ...] = (
+VIEW_PARTS: tuple[Part, ...] = (
     ("header", render_header, None),
     ("map", render_map, None),
     ("trends", render_trends, TREND_FIELDS),
@@ -605,17 +619,44 @@ def render_view(services: Services, search: str | None) -> tuple[Any, ...]:
     """The view callback's whole answer for ``search``: the parts of :data:`VIEW_PARTS`, each
     remembered on its own, then the 导出简报 link and the PNG names. The scope is checked once."""
     with services.repo.reading():  # the view's reads share one connection
-        return _render_resolved(services, Resolved(search, resolve(services, search)))
+        return _render_resolved(services, Resolved(search, resolve(services, search)))[0]
 
 
-def _render_resolved(services: Services, resolved: Resolved) -> tuple[Any, ...]:
+def output_tag(stored: Any) -> str | None:
+    """A digest of one remembered output as it is sent (the JSON :func:`_encoded` stored), or
+    None for one kept as Dash components (the header's alerts): those are always sent."""
+    if not isinstance(stored, Encoded):
+        return None
+    return hashlib.blake2b(stored, digest_size=12).hexdigest()
+
+
+def _render_resolved(
+    services: Services, resolved: Resolved, drawn: dict[str, Any] | None = None
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     out: list[Any] = []
-    for name, render, depends in VIEW_PARTS:
-        out.extend(remembered(services, name, render, resolved, depends))
-    return (*out, *download_names(services, resolved))
+    tags: dict[str, str] = {}
+    kept: list[str] = []
+    for part in VIEW_PARTS:
+        name = part[0]
+        stored = _stored(services, part, resolved)
+        for i, (value, sent) in enumerate(zip(stored, _sent(stored), strict=True)):
+            tag, slot = output_tag(value), f"{name}.{i}"
+            if tag is not None:
+                tags[slot] = tag
+            # The page already shows this output (a metric choice leaves the trends, the
+            # panels and the titles as they were): Dash leaves it alone instead of handing a
+            # chart an equal figure, which plotly.js diffs (5-30 ms) before the map is drawn.
+            if tag is not None and (drawn or {}).get(slot) == tag:
+                kept.append(slot)
+                out.append(no_update)
+            else:
+                out.append(sent)
+    return (*out, *download_names(services, resolved)), {"tags": tags, "kept": kept}
 
 
-def show_view(services: Services, search: str | None) -> tuple[Any, ...]:
+def show_view(
+    services: Services, search: str | None, drawn: dict[str, Any] | None = None
+) -> tuple[Any, ...]:
     """After a URL change (page load, link, drill, Back, a control): check the scope, audit the
     view, and answer it with what shows it on the controls (:func:`controls_showing`).
 
@@ -623,15 +664,24 @@ def show_view(services: Services, search: str | None) -> tuple[Any, ...]:
     cost every interaction another answer (a Dash dispatch, a session check and a scope check
     on the server, and a response the browser handles while it draws).
 
+    ``drawn`` is what the page says it shows: ``{"<part>.<output>": tag}`` (``"map.0"``: the
+    map's figure), the tags (:func:`output_tag`) of the answers it applied. An output whose
+    tag is unchanged is answered with ``no_update``: a tag is a digest of what would be sent,
+    so it matches only while the page shows exactly that, whatever the data version or the
+    viewer. The answer's :func:`controls_showing` carries the view's tags (``tags``) and the
+    outputs left as shown (``kept``); assets/navigation.js keeps the tags and asks again,
+    without them, should a kept output not be the one the page shows when the answer arrives.
+
     Returns
     -------
     tuple
-        :func:`render_view`'s answer, then :func:`controls_showing`.
+        :func:`render_view`'s answer (``no_update`` for outputs already drawn), then
+        :func:`controls_showing` with ``tags`` and ``kept``.
     """
     with services.repo.reading():  # the view's reads share one connection
         state = resolve(services, search, record=True)
-        answer = _render_resolved(services, Resolved(search, state))
-    return (*answer, controls_showing(search, state))
+        answer, drawn_now = _render_resolved(services, Resolved(search, state), drawn)
+    return (*answer, {**controls_showing(search, state), **drawn_now})
 
 
 def register(app: Dash, services: Services) -> None:
@@ -743,4 +793,6 @@ def register(app: Dash, services: Services) -> None:
         prevent_initial_call=True,
     )
     def _view(store: dict | None) -> tuple[Any, ...]:
-        return show_view(services, (store or {}).get("search"))
+        store = store or {}
+        drawn = store.get("drawn")
+        return show_view(services, store.get("search"), drawn if isinstance(drawn, dict) else None)

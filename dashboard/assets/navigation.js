@@ -38,6 +38,13 @@
  * showControls: the view's answer says which control values show it (callbacks.dashboard.
  * controls_showing); the ones that differ are set, unless the URL has moved on meanwhile (a
  * person chose something else while the view was computed: the newer view sets them).
+ *
+ * What is drawn: every request for a view names the tags of the outputs the page shows (the
+ * answers' "tags", callbacks.dashboard.show_view), and the server leaves an output whose tag
+ * is unchanged as it is: a metric or hotspot choice redraws the map alone, not the five charts
+ * beside it, which plotly.js would diff one by one before the map. An answer that left an
+ * output as shown while the page showed another (an answer applied after the request left)
+ * is followed by a request for the view without that tag.
  */
 (function () {
   "use strict";
@@ -45,6 +52,7 @@
   var target = null; // what the dash-drill relay last gave: {unit, rest}
   var GRAPHS = ["dash-map", "dash-child-chart"];
   var VIEW_INPUT = "dash-state"; // the store whose changes ask the server for the view
+  var SWITCH = "dash-hotspot";
   var UPDATE = "_dash-update-component";
   var EARLY_MS = 5000; // an early answer nobody asked for is dropped after this
   var DROPPED_FRAME_MS = 1000; // a map frame dropped at a drill is drawn after this at the latest
@@ -52,6 +60,12 @@
   var sendFetch = window.fetch;
   var viewRequest = null; // {url, init, body}: the view callback's last request
   var early = {}; // search → the Promise of its view's Response, sent at the input event
+  var drawn = {}; // "<part>.<output>" → the tag of what the page shows there
+
+  // What the dash-state store holds for the view of `search`: its request names what is drawn.
+  function viewData(search) {
+    return { search: search, drawn: Object.assign({}, drawn) };
+  }
 
   function viewSearch(body) {
     var input = body && Array.isArray(body.inputs) && body.inputs.length === 1 && body.inputs[0];
@@ -90,7 +104,7 @@
   function askEarly(search) {
     if (!viewRequest || early[search] || search === (viewSearch(viewRequest.body) || "")) return;
     var body = Object.assign({}, viewRequest.body, {
-      inputs: [Object.assign({}, viewRequest.body.inputs[0], { value: { search: search } })],
+      inputs: [Object.assign({}, viewRequest.body.inputs[0], { value: viewData(search) })],
     });
     var init = Object.assign({}, viewRequest.init, { body: JSON.stringify(body) });
     var answer = sendFetch.call(window, viewRequest.url, init);
@@ -123,7 +137,7 @@
     askEarly(search);
     var set = window.dash_clientside.set_props;
     set("dash-url", { search: search });
-    set("dash-state", { data: { search: search } });
+    set(VIEW_INPUT, { data: viewData(search) });
   }
 
   // The URLs the controls' choices lead to, as the last answer gave them (callbacks.dashboard.
@@ -223,6 +237,20 @@
 
   // Before plotly's own click handling: the graphs are drawn after the store arrives.
   document.addEventListener("mousedown", listen, true);
+  // The hotspot switch asks for its view at its change event, as a drill does, not when
+  // Dash's renderer runs choose from its timer 10-15 ms later: a switch whose view changes
+  // no chart (no hotspot found) is then shown as soon as the answer is back.
+  document.addEventListener(
+    "change",
+    function (event) {
+      var box = document.getElementById(SWITCH);
+      var current = window.location.search || "";
+      if (!box || !box.contains(event.target) || !links || links.search !== current) return;
+      var next = (links.next[SWITCH] || {})[JSON.stringify(!!event.target.checked)];
+      if (typeof next === "string" && next !== current) askEarly(next);
+    },
+    true
+  );
   // The category filter's options are asked for when it is first opened (or focused).
   var categoriesWanted = false;
   function wantCategories(event) {
@@ -255,8 +283,24 @@
     target = data || null;
     listen();
   };
+  // What an applied answer leaves the page showing; true if an output it left as shown was not.
+  function keepDrawn(answer) {
+    var tags = answer.tags || {};
+    var stale = (answer.kept || []).filter(function (name) {
+      return drawn[name] !== tags[name];
+    });
+    drawn = Object.assign({}, tags);
+    stale.forEach(function (name) {
+      delete drawn[name];
+    });
+    return stale.length > 0;
+  }
+
   shiyu.relays.showControls = function (answer) {
-    if (!answer || answer.search !== (window.location.search || "")) return;
+    if (!answer) return;
+    var stale = keepDrawn(answer);
+    if (answer.search !== (window.location.search || "")) return;
+    if (stale) window.dash_clientside.set_props(VIEW_INPUT, { data: viewData(answer.search) });
     links = { search: answer.search, next: answer.next || {} };
     if (pending) {
       choose(pending[0], pending[1]);
@@ -300,7 +344,7 @@
         var current = search || "";
         if (!(store && store.search === current)) {
           askEarly(current);
-          window.dash_clientside.set_props("dash-state", { data: { search: current } });
+          window.dash_clientside.set_props(VIEW_INPUT, { data: viewData(current) });
         }
       },
     }

@@ -246,14 +246,28 @@ def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tin
     page.wait_for_timeout(500)
     # … and the renderer was handed its answer: one request for the view.
     bodies = [json.loads(r.post_data) for r in posts]
-    assert [b["inputs"][0]["value"] for b in bodies] == [{"search": search}]
+    assert [b["inputs"][0]["value"]["search"] for b in bodies] == [search]
 
     # Back, the same way.
     page.evaluate(NAVIGATE, None)
     expect(page.locator(f"#{Ids.BREADCRUMB}")).not_to_contain_text(district["name"])
     page.wait_for_timeout(500)
     bodies = [json.loads(r.post_data) for r in posts]
-    assert [b["inputs"][0]["value"] for b in bodies] == [{"search": search}, {"search": start}]
+    assert [b["inputs"][0]["value"]["search"] for b in bodies] == [search, start]
+
+    # The hotspot switch, at its change event too (the URL came with the view), once.
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).not_to_contain_text(district["name"])
+    page.wait_for_timeout(500)
+    flip = f"""() => {{ const before = window.__sent.length;
+        document.getElementById('{Ids.HOTSPOT}').click();
+        return window.__sent.slice(before).map((b) => JSON.parse(b).inputs[0].value.search); }}"""
+    sent = page.evaluate(flip)
+    assert len(sent) == 1 and "hot=1" in sent[0], sent
+    expect(page).to_have_url(re.compile(r"hot=1"))
+    expect(page.locator(f"#{Ids.MAP_NOTE}")).to_contain_text("热点分析")
+    page.wait_for_timeout(500)
+    bodies = [json.loads(r.post_data) for r in posts]
+    assert [b["inputs"][0]["value"]["search"] for b in bodies][2:] == sent
 
 
 def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> None:
@@ -275,6 +289,11 @@ def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> Non
     bodies = [json.loads(r.post_data) for r in posts]
     assert [b["inputs"][0]["id"] for b in bodies] == [Ids.STATE]
     assert "metric=petition_received" in bodies[0]["inputs"][0]["value"]["search"]
+    # It names what the page shows; the charts beside the map are left as they are.
+    assert {"map.0", "trends.1", "panels.0"} <= set(bodies[0]["inputs"][0]["value"]["drawn"])
+    sent = set(posts[0].response().json()["response"])
+    assert Ids.MAP in sent and not sent & {Ids.TREND_DISPUTE, Ids.PATROL, Ids.RISK}
+    expect(page.locator(f"#{Ids.TREND_DISPUTE} .main-svg").first).to_be_visible()
 
     posts.clear()
     page.locator(f"#{Ids.HOTSPOT}").click()
@@ -308,6 +327,31 @@ def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> Non
     expect(page.locator(f"#{Ids.PERIOD}")).to_contain_text("自定义")
     page.wait_for_timeout(500)
     assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
+
+
+def test_dr009_an_output_left_as_shown_but_not_shown_is_asked_for_again(dashboard_page) -> None:
+    """An answer that left an output as the page showed it, while the page in fact showed
+    another (an answer applied after its request left), is followed by a request for the view
+    without that output's tag, whose answer sends it."""
+    recorder, base = dashboard_page
+    page = recorder.page
+    _open(recorder, base)
+    expect(_kpi(page, "dispute_received")).not_to_be_empty()
+    page.wait_for_timeout(500)
+    shown = page.evaluate(f"() => window.dash_component_api.getLayout('{Ids.SHOWN}').props.data")
+    assert shown["kept"] == [] and {"map.0", "trends.1"} <= set(shown["tags"])
+    # trends.1: the dispute trend's figure
+    overtaken = {**shown, "tags": {**shown["tags"], "trends.1": "0" * 24}, "kept": ["trends.1"]}
+    with page.expect_response(lambda r: "_dash-update" in r.url) as info:
+        page.evaluate("(a) => window.shiyu.relays.showControls(a)", overtaken)
+    request = json.loads(info.value.request.post_data)["inputs"][0]
+    assert request["id"] == Ids.STATE and request["value"]["search"] == shown["search"]
+    assert "trends.1" not in request["value"]["drawn"]
+    assert request["value"]["drawn"]["map.0"] == shown["tags"]["map.0"]
+    sent = set(info.value.json()["response"])
+    assert Ids.TREND_DISPUTE in sent and not sent & {Ids.MAP, Ids.TREND_PETITION, Ids.PATROL}
+    page.wait_for_timeout(300)
+    assert page.evaluate(TREND_SUM) > 0
 
 
 #: How many options of the open dropdown are wholly visible: inside every box that clips them.

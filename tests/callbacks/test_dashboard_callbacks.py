@@ -309,3 +309,46 @@ def test_cb020_downloads_are_named_after_unit_what_and_period(services, tiny_rep
     )
     assert map_cfg["scrollZoom"] is True  # the map keeps its own base config
     assert "scrollZoom" not in chart_cfg
+
+
+def _slots(services: Services, search: str) -> dict[str, int]:
+    """Where each output of :data:`cb.VIEW_PARTS` (``"<part>.<output>"``) sits in the answer."""
+    out: dict[str, int] = {}
+    for name, render, _depends in cb.VIEW_PARTS:
+        for i, _output in enumerate(cb.remembered(services, name, render, {"search": search})):
+            out[f"{name}.{i}"] = len(out)
+    return out
+
+
+def test_cb021_an_answer_leaves_what_the_page_shows_as_it_is(services) -> None:
+    """The page names the outputs it shows by the tags of the answers it applied
+    (assets/navigation.js); an output the new view would send unchanged is left alone."""
+    month = "?period=month"
+    *first, shown = cb.show_view(services, month)
+    slots = _slots(services, month)
+    assert shown["kept"] == [] and no_update not in first
+    assert set(shown["tags"]) <= set(slots) and {"map.0", "trends.1", "panels.0"} <= set(
+        shown["tags"]
+    )
+
+    # A metric choice changes the map and its titles, not the trends or the panels.
+    metric = "?period=month&metric=petition_received"
+    *answer, shown2 = cb.show_view(services, metric, shown["tags"])
+    kept = set(shown2["kept"])
+    trends_panels = {k for k in slots if k.startswith(("trends.", "panels."))}
+    assert trends_panels <= kept and not {"map.0", "map.4", "map.7"} & kept
+    assert all(shown2["tags"][k] == shown["tags"][k] for k in kept)
+    full = list(cb.render_view(services, metric))
+    for slot, at in slots.items():
+        if slot in kept:
+            assert answer[at] is no_update, slot
+        else:
+            assert to_json_plotly(answer[at]) == to_json_plotly(full[at]), slot
+    assert shown2["tags"]["map.0"] != shown["tags"]["map.0"]
+
+    # A period changes every chart; a tag the page made up matches nothing.
+    *_a, shown3 = cb.show_view(services, "?period=year", shown2["tags"])
+    assert not {"map.0", "trends.1", "trends.3", "panels.0", "panels.2"} & set(shown3["kept"])
+    made_up = {slot: "0" * 24 for slot in shown["tags"]}
+    *again, shown4 = cb.show_view(services, month, made_up)
+    assert shown4["kept"] == [] and no_update not in again
