@@ -520,11 +520,15 @@ class CachedRepository(Repository):
         while time.monotonic() < deadline:
             time.sleep(SINGLE_FLIGHT_POLL_S)
             value = self._lookup(key, near=False)
+            if value is _MISSING and self.store.get(lock) is None:
+                # Stored between the two reads (the entry and the release go together), or
+                # the computing worker failed.
+                value = self._lookup(key, near=False)
+                if value is _MISSING:
+                    return _MISSING
             if value is not _MISSING:
                 self.waits += 1
                 return value
-            if self.store.get(lock) is None:
-                return self._lookup(key, near=False)  # stored just before the release, or failed
         return _MISSING
 
 

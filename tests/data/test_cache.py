@@ -409,10 +409,23 @@ def test_cache018_a_view_asked_for_by_several_workers_at_once_is_computed_once(
     prefix = f"shiyu-test-{uuid.uuid4().hex}"
     workers = [CachedRepository(demo_copy, store, prefix=prefix) for _ in range(4)]
     computed: list[int] = []
+    # The computing worker finishes only once every worker has asked for the entry, so the
+    # other three must wait for it, however the threads happen to be scheduled.
+    asked = threading.Semaphore(0)
+    get_or_add = store.get_or_add
+
+    def counted_get_or_add(key: str, lock: str, ttl_s: float) -> tuple[bytes | None, bool]:
+        try:
+            return get_or_add(key, lock, ttl_s)
+        finally:
+            asked.release()
+
+    store.get_or_add = counted_get_or_add  # type: ignore[method-assign]
 
     def slow_view() -> dict[str, object]:
         computed.append(1)
-        time.sleep(0.3)  # long enough for every other worker to ask meanwhile
+        for _ in workers:
+            assert asked.acquire(timeout=10)
         return {"title": "城市", "rows": list(range(5))}
 
     got = _together([lambda w=w: w.remember("header", ("city",), slow_view) for w in workers])
@@ -432,9 +445,11 @@ def test_cache019_when_the_computing_worker_fails_the_others_compute_themselves(
     store = LocalStore()
     first, second = (CachedRepository(demo_copy, store) for _ in range(2))
     calls: list[str] = []
+    computing = threading.Event()
 
     def failing() -> str:
         calls.append("first")
+        computing.set()
         time.sleep(0.2)
         raise RuntimeError("the database went away")
 
@@ -448,7 +463,7 @@ def test_cache019_when_the_computing_worker_fails_the_others_compute_themselves(
         return "failed"
 
     def ask_second() -> object:
-        time.sleep(0.05)  # after the first took the lock
+        assert computing.wait(10)  # after the first took the lock
         return second.remember("map", ("city",), working)
 
     started = time.monotonic()
