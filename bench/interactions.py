@@ -230,6 +230,7 @@ FLOOR_TOUR = r"""async ([first, steps]) => {
       const st = gds[k] && gds[k].style;
       if (st) { st.width = wh[0] + 'px'; st.height = wh[1] + 'px'; }
     }
+    console.timeStamp('shiyu-floor-' + name);  // for a trace of the floor (bench.trace_drill)
     times.steps[name] = await draw(figs, Plotly.react);
   }
   Object.values(gds).forEach((gd) => Plotly.purge(gd));
@@ -924,17 +925,27 @@ class RenderFloor:
 
 
 def render_floor(
-    base: str, observed: list[Observed], repeats: int, loads: frozenset[str] = frozenset()
+    base: str,
+    observed: list[Observed],
+    repeats: int,
+    loads: frozenset[str] = frozenset(),
+    trace: tuple[list[str], Callable[[int, bytes], None]] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """:class:`RenderFloor` run ``repeats`` times in a Chromium of its own: the floor of each
-    step, and what drawing alone costs for the page load."""
+    step, and what drawing alone costs for the page load. ``trace`` (categories, sink): each
+    run traced by Chromium, the sink given its number and the trace (each step marked
+    ``shiyu-floor-<step>``)."""
     from playwright.sync_api import sync_playwright
 
     floor = RenderFloor(base, loads)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        for _ in range(repeats):
+        for i in range(repeats):
+            if trace:
+                browser.start_tracing(categories=trace[0])
             floor.run(browser, observed)
+            if trace:
+                trace[1](i, browser.stop_tracing())
         floor.close()
         browser.close()
     return floor.times, floor.drawn

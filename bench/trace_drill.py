@@ -555,6 +555,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace-dir", type=Path, default=bi.RESULTS / "traces")
     parser.add_argument("--verbose", action="store_true", help="timeline of every click")
     parser.add_argument(
+        "--trace-floor",
+        action="store_true",
+        help="trace each render floor run as the traced drills",
+    )
+    parser.add_argument(
         "--reload", action="store_true", help="load the city page afresh before each drill"
     )
     parser.add_argument("--json", type=Path, default=None, help="write all measurements here")
@@ -595,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         browsing.callback(browser.close)
         pages = {name: open_page(browser, servers[name].base) for name, _ in variants}
         plotly_src: str | None = None
+        floor_reports: list[tuple[Path, dict[str, Any]]] = []
 
         def expected(step: bi.Step) -> str:
             if step.kind == "drill":
@@ -714,8 +720,23 @@ def main(argv: list[str] | None = None) -> int:
         floor: list[float] = []
         if args.floor and captured:
             first = variants[0][0]
-            floor = bi.render_floor(servers[first].base, captured, args.floor)[0].get("drill", [])
+            floor_traces: list[bytes] = []
+            trace = (TRACE_CATEGORIES, lambda _i, raw: floor_traces.append(raw))
+            floor = bi.render_floor(
+                servers[first].base, captured, args.floor, trace=trace if args.trace_floor else None
+            )[0].get("drill", [])
             floor = [x * 1000 for x in floor]
+            for i, (raw, ms) in enumerate(zip(floor_traces, floor, strict=True)):
+                path = args.trace_dir / f"floor-{i + 1}-{drills[0].target}.json"
+                path.write_bytes(raw)
+                floor_reports.append(
+                    (
+                        path,
+                        analyse_trace(
+                            json.loads(raw), "shiyu-floor-drill", ms, ScriptClassifier(plotly_src)
+                        ),
+                    )
+                )
 
     # ---- report ----
     keys = [
@@ -759,6 +780,10 @@ def main(argv: list[str] | None = None) -> int:
         for what in ("drill", "back"):
             totals = [s["total"] for s in results[name][what]]
             print(f"{name} {what} click→rendered ms: " + " ".join(f"{t:.0f}" for t in totals))
+    for path, report in floor_reports:
+        print(f"\nrender floor (traced): {report.get('window_ms', 0):.0f} ms")
+        print(trace_report(report))
+        print(f"  trace file: {path}")
     for name, _ in variants:
         for snap in results[name]["traced"]:
             print()

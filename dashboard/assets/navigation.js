@@ -25,9 +25,9 @@
  * server's URL → controls → URL chain would then stand between every click and the view.
  *
  * The view's request leaves at the input event itself (askEarly: a map or chart click, a
- * link, Back), not when Dash's renderer gets to it: the renderer sends it from a timer, and
- * after a click on the map that timer waits behind the frame MapLibre draws for the click
- * (40-90 ms on a slow GPU). It is the request the renderer would send (the view callback's
+ * dropdown option's click, the hotspot switch, a link, Back), not when Dash's renderer gets
+ * to it: the renderer sends it from a timer, and after a click on the map that timer waits
+ * behind the frame MapLibre draws for the click (40-90 ms on a slow GPU). It is the request the renderer would send (the view callback's
  * last request with the new URL in it), and the renderer's own fetch for that URL is handed
  * its answer: one request per view, as before, audited by the server as before.
  *
@@ -247,6 +247,28 @@
       var current = window.location.search || "";
       if (!box || !box.contains(event.target) || !links || links.search !== current) return;
       var next = (links.next[SWITCH] || {})[JSON.stringify(!!event.target.checked)];
+      if (typeof next === "string" && next !== current) askEarly(next);
+    },
+    true
+  );
+  // A click on an option of the period, stream or metric dropdown asks for its view at once,
+  // as the switch does: the dropdown closes and Dash's renderer runs choose from its timers
+  // only ~20 ms later. The option (dcc.Dropdown's popover, outside the dropdown's element) is
+  // known by its text among the options its dropdown shows.
+  document.addEventListener(
+    "click",
+    function (event) {
+      var option = event.target.closest && event.target.closest("[role=option]");
+      var popover = option && option.closest("[role=dialog][id]");
+      var trigger = popover && document.querySelector('[aria-controls="' + popover.id + '"]');
+      var current = window.location.search || "";
+      if (!trigger || !links || links.search !== current || !links.next[trigger.id]) return;
+      var text = option.textContent.trim();
+      var chosen = (shown(trigger.id, "options") || []).filter(function (o) {
+        return String(o.label).trim() === text;
+      });
+      if (chosen.length !== 1) return;
+      var next = links.next[trigger.id][JSON.stringify(chosen[0].value)];
       if (typeof next === "string" && next !== current) askEarly(next);
     },
     true

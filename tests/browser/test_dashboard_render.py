@@ -269,6 +269,37 @@ def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tin
     bodies = [json.loads(r.post_data) for r in posts]
     assert [b["inputs"][0]["value"]["search"] for b in bodies][2:] == sent
 
+    # An option of a dropdown (outside the dropdown's element), at its click, once.
+    page.locator(f"#{Ids.METRIC}").click()
+    option = page.get_by_role("option", name="信访件次", exact=True).first
+    pick = """(el) => { const before = window.__sent.length; el.click();
+        return window.__sent.slice(before).map((b) => JSON.parse(b).inputs[0].value.search); }"""
+    chosen = option.evaluate(pick)
+    assert len(chosen) == 1 and "metric=petition_received" in chosen[0], chosen
+    expect(page).to_have_url(re.compile(r"metric=petition_received"))
+    expect(page.locator(f"#{Ids.MAP_TITLE}")).to_contain_text("信访件次")
+    page.wait_for_timeout(500)
+    bodies = [json.loads(r.post_data) for r in posts]
+    assert [b["inputs"][0]["value"]["search"] for b in bodies][3:] == chosen
+
+
+def test_dr010_nothing_on_the_page_fades(dashboard_page) -> None:
+    """Without a GPU each frame of a fade is drawn in software beside the view being drawn:
+    the dropdowns' chevrons, the buttons, the switch and plotly's modebar change at once."""
+    recorder, base = dashboard_page
+    page = recorder.page
+    _open(recorder, base)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.locator(f"#{Ids.MAP}").hover()  # plotly shows the modebar on hover
+    durations = page.evaluate(
+        """() => ['.dash-dropdown-trigger-icon', '.btn', '.form-switch .form-check-input',
+                  '.modebar-group', '.modebar'].map((sel) => {
+            const el = document.querySelector(sel);
+            return [sel, el ? getComputedStyle(el).transitionDuration : null]; })"""
+    )
+    assert durations and all(d is not None for _, d in durations), durations
+    assert all(set(d.split(", ")) == {"0s"} for _, d in durations), durations
+
 
 def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> None:
     """Period, metric, stream, hotspots, map view: the URL a choice leads to came with the
