@@ -187,5 +187,21 @@ def create_app(settings: Settings | None = None) -> Dash:
     # 导出简报 routes; raises FontMissing (one line) when the CJK font is not installed.
     register_export_routes(app.server, services, settings)
     dashboard_callbacks.register(app, services)
-    mount_screen(app, settings, services)  # the wall screen (数据大屏) at /screen/
+    screen = mount_screen(app, settings, services)  # the wall screen (数据大屏) at /screen/
+    for each in (app, screen):
+        register_page_files(each)
     return app
+
+
+def register_page_files(app: Dash) -> None:
+    """Register the files ``app``'s page names (React, Dash's and the components' bundles,
+    plotly.js), as rendering the page does, before the worker answers any request.
+
+    Dash serves a package's file only once its worker has listed it while rendering a page,
+    and lists the files one by one: a browser asking one thread of a worker for React while
+    another thread of the same worker rendered its first page got a 500, and a leader a blank
+    page (seen in the benchmark: "the path requested is not valid", the polyfill alone
+    listed). Each worker, and each worker recycled after its requests, starts with none.
+    """
+    with app.server.test_request_context(app.config.requests_pathname_prefix):
+        app.index()

@@ -1,4 +1,5 @@
-"""Packaged files (plotly.js, Dash's bundles, assets) are gzipped once per worker, not per page load."""
+"""Packaged files (plotly.js, Dash's bundles, assets): gzipped once per worker, not per page load,
+and known to every worker before its first request."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from pathlib import Path
 
 import flask_compress
 import pytest
+from dash import Dash
+from dash._validate import validate_js_path
+from dash.fingerprint import check_fingerprint
 
+from dashboard import screen_app
 from dashboard.app import create_app
 from dashboard.settings import Settings
 
@@ -57,3 +62,33 @@ def test_prod008_plotly_js_is_compressed_once_and_revalidated_without_work(
     for _ in range(2):
         client.get("/login", headers={"Accept-Encoding": "gzip"})
     assert len(calls) == 3
+
+
+def test_prod011_a_worker_knows_the_pages_files_before_its_first_request(
+    tiny_demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dash serves a package's file only once its worker has listed it, which it does while
+    answering its first requests: a thread asked for React while another thread of a new
+    worker was still listing got a 500 (a blank page). Each worker lists them as it starts."""
+    target = tmp_path / "demo.sqlite"
+    shutil.copy(tiny_demo_url.removeprefix("sqlite:///"), target)
+    settings = Settings(instance_path=tmp_path / "instance", database_url=f"sqlite:///{target}")
+    rendering = create_app(settings).server.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', rendering.get("/login").text)
+    assert token
+    rendering.post("/login", data={"username": "demo", "password": "demo", "csrf_token": token[1]})
+    screens: list[Dash] = []
+    mount = screen_app.mount_screen
+    monkeypatch.setattr(
+        screen_app, "mount_screen", lambda *a: screens.append(mount(*a)) or screens[-1]
+    )
+    fresh = create_app(settings)  # a worker that has answered nothing yet
+    for app in (fresh, *screens):
+        prefix = app.config.requests_pathname_prefix
+        page = rendering.get(prefix).text
+        names = re.findall(rf'src="{prefix}_dash-component-suites/([^"]+)"', page)
+        assert any("react@" in n for n in names) and any("dash_renderer" in n for n in names)
+        for name in [*names, PLOTLY.split("/", 2)[2]]:
+            package, path = name.split("/", 1)
+            # What serving the file checks first; raises DependencyException for an unknown one.
+            validate_js_path(app.registered_paths, package, check_fingerprint(path)[0])
