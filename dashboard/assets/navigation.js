@@ -27,9 +27,10 @@
  * The view's request leaves at the input event itself (askEarly: a map or chart click, a
  * dropdown option's click, the hotspot switch, a link, Back), not when Dash's renderer gets
  * to it: the renderer sends it from a timer, and after a click on the map that timer waits
- * behind the frame MapLibre draws for the click (40-90 ms on a slow GPU). It is the request the renderer would send (the view callback's
- * last request with the new URL in it), and the renderer's own fetch for that URL is handed
- * its answer: one request per view, as before, audited by the server as before.
+ * behind the frame MapLibre draws for the click (40-90 ms on a slow GPU). It is the request
+ * the renderer would send (the view callback's last request with the new URL in it), and the
+ * renderer's own fetch for that URL is handed its answer: one request per view, as before,
+ * audited by the server as before.
  *
  * The map draws its labels without MapLibre's 300 ms fade (quiet): while labels fade the map
  * redraws every frame, and on a wall PC or laptop without a fast GPU each of those frames
