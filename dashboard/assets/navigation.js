@@ -238,6 +238,14 @@
 
   // Before plotly's own click handling: the graphs are drawn after the store arrives.
   document.addEventListener("mousedown", listen, true);
+  // The view a choice of `value` on the control `id` leads to, asked for now if its URL came
+  // with the view shown.
+  function askChoice(id, value) {
+    var current = window.location.search || "";
+    if (!links || links.search !== current) return;
+    var next = (links.next[id] || {})[JSON.stringify(value)];
+    if (typeof next === "string" && next !== current) askEarly(next);
+  }
   // The hotspot switch asks for its view at its change event, as a drill does, not when
   // Dash's renderer runs choose from its timer 10-15 ms later: a switch whose view changes
   // no chart (no hotspot found) is then shown as soon as the answer is back.
@@ -245,10 +253,7 @@
     "change",
     function (event) {
       var box = document.getElementById(SWITCH);
-      var current = window.location.search || "";
-      if (!box || !box.contains(event.target) || !links || links.search !== current) return;
-      var next = (links.next[SWITCH] || {})[JSON.stringify(!!event.target.checked)];
-      if (typeof next === "string" && next !== current) askEarly(next);
+      if (box && box.contains(event.target)) askChoice(SWITCH, !!event.target.checked);
     },
     true
   );
@@ -262,15 +267,12 @@
       var option = event.target.closest && event.target.closest("[role=option]");
       var popover = option && option.closest("[role=dialog][id]");
       var trigger = popover && document.querySelector('[aria-controls="' + popover.id + '"]');
-      var current = window.location.search || "";
-      if (!trigger || !links || links.search !== current || !links.next[trigger.id]) return;
+      if (!trigger) return;
       var text = option.textContent.trim();
       var chosen = (shown(trigger.id, "options") || []).filter(function (o) {
         return String(o.label).trim() === text;
       });
-      if (chosen.length !== 1) return;
-      var next = links.next[trigger.id][JSON.stringify(chosen[0].value)];
-      if (typeof next === "string" && next !== current) askEarly(next);
+      if (chosen.length === 1) askChoice(trigger.id, chosen[0].value);
     },
     true
   );

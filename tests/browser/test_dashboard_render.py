@@ -211,6 +211,13 @@ SENT = """(() => {
   };
 })();"""
 
+#: Clicks an element; the searches of the view requests sent while its click was handled.
+CLICK = """(el) => {
+  const before = window.__sent.length;
+  el.click();
+  return window.__sent.slice(before).map((b) => JSON.parse(b).inputs[0].value.search);
+}"""
+
 NAVIGATE = """(search) => {
   const before = window.__sent.length;
   if (search === null) { history.back(); return null; }
@@ -258,10 +265,7 @@ def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tin
     # The hotspot switch, at its change event too (the URL came with the view), once.
     expect(page.locator(f"#{Ids.BREADCRUMB}")).not_to_contain_text(district["name"])
     page.wait_for_timeout(500)
-    flip = f"""() => {{ const before = window.__sent.length;
-        document.getElementById('{Ids.HOTSPOT}').click();
-        return window.__sent.slice(before).map((b) => JSON.parse(b).inputs[0].value.search); }}"""
-    sent = page.evaluate(flip)
+    sent = page.locator(f"#{Ids.HOTSPOT}").evaluate(CLICK)
     assert len(sent) == 1 and "hot=1" in sent[0], sent
     expect(page).to_have_url(re.compile(r"hot=1"))
     expect(page.locator(f"#{Ids.MAP_NOTE}")).to_contain_text("热点分析")
@@ -271,10 +275,7 @@ def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tin
 
     # An option of a dropdown (outside the dropdown's element), at its click, once.
     page.locator(f"#{Ids.METRIC}").click()
-    option = page.get_by_role("option", name="信访件次", exact=True).first
-    pick = """(el) => { const before = window.__sent.length; el.click();
-        return window.__sent.slice(before).map((b) => JSON.parse(b).inputs[0].value.search); }"""
-    chosen = option.evaluate(pick)
+    chosen = page.get_by_role("option", name="信访件次", exact=True).first.evaluate(CLICK)
     assert len(chosen) == 1 and "metric=petition_received" in chosen[0], chosen
     expect(page).to_have_url(re.compile(r"metric=petition_received"))
     expect(page.locator(f"#{Ids.MAP_TITLE}")).to_contain_text("信访件次")
