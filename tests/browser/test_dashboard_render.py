@@ -302,6 +302,30 @@ def test_dr010_nothing_on_the_page_fades(dashboard_page) -> None:
     assert all(set(d.split(", ")) == {"0s"} for _, d in durations), durations
 
 
+def test_dr011_no_rule_restyles_the_whole_page_when_a_popover_opens(dashboard_page) -> None:
+    """A rule whose subject is any element after a sibling (Bootstrap's ``legend + *``) makes
+    Chromium restyle everything under <body> when a child of <body> comes or goes, as the
+    dropdowns' focus guards do at every opening and closing (15 ms of a choice, traced)."""
+    recorder, base = dashboard_page
+    page = recorder.page
+    _open(recorder, base)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    found = page.evaluate(
+        """() => {
+            const out = []; let n = 0;
+            const walk = (rules) => { for (const r of rules) {
+                if (r.selectorText) { n += 1;
+                    r.selectorText.split(',').forEach((s) => {
+                        if (/[+~]\\s*\\*\\s*$/.test(s)) out.push(s.trim()); }); }
+                if (r.cssRules) walk(r.cssRules); } };
+            for (const sheet of document.styleSheets) walk(sheet.cssRules);
+            return [n, out]; }"""
+    )
+    rules, universal = found
+    assert rules > 1000, rules  # Bootstrap, Dash's and our own sheets were read
+    assert universal == [], universal
+
+
 def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> None:
     """Period, metric, stream, hotspots, map view: the URL a choice leads to came with the
     view (callbacks.dashboard.control_links), so the view is the only request."""
