@@ -689,15 +689,11 @@ def register(app: Dash, services: Services) -> None:
     control_outputs = [Output(cid, prop) for cid, prop in CONTROLS]
 
     # Navigation in the browser (assets/navigation.js): a click on the map or the ranked
-    # chart writes the URL; every URL change is copied into STATE, which asks for the view.
-    # The answer's drill target, controls and PNG names reach the page's scripts through
-    # layout.Relay components, not clientside callbacks.
-    app.clientside_callback(
-        ClientsideFunction(namespace="shiyuDashboard", function_name="route"),
-        Input(Ids.URL, "search"),
-        State(Ids.STATE, "data"),
-    )
-
+    # chart, or a control's choice, writes the URL and the STATE store, which asks for the
+    # view; every other URL change (a link, Back, navigate's answer, the page load) is
+    # followed there too, without a clientside callback on the URL (each callback costs the
+    # interaction a cycle of the renderer). The answer's drill target, controls and PNG names
+    # reach the page's scripts through layout.Relay components, not clientside callbacks.
     # A choice of period, metric, focus stream, hotspots, map view or dates follows the URL
     # that came with the view (navigation.js, choose: control_links); categories are asked
     # of the server.
@@ -788,7 +784,7 @@ def register(app: Dash, services: Services) -> None:
         # choice must not set them (assets/navigation.js, showControls).
         Output(Ids.SHOWN, "data"),
         Input(Ids.STATE, "data"),
-        # Started by route's set_props on load too; an initial call would draw the default
+        # Started by navigation.js's set_props on load too; an initial call would draw the default
         # view once more before the URL's (a whole view's work, on every page load).
         prevent_initial_call=True,
     )

@@ -64,6 +64,7 @@ DROPDOWN_LABELS: dcc.Dropdown.Labels = {
 class Ids(StrEnum):
     URL = "dash-url"
     STATE = "dash-state"
+    FOLLOW = "dash-follow"
     DRILL = "dash-drill"
     SHOWN = "dash-shown"
     TITLE = "dash-title"
@@ -354,8 +355,12 @@ def page() -> html.Div:
     )
     return html.Div(
         [
-            dcc.Location(id=Ids.URL, refresh=False),
+            # "callback-nav": a URL the server's navigate callback writes is announced like a
+            # link's (the _dashprivate_pushstate event assets/navigation.js follows).
+            dcc.Location(id=Ids.URL, refresh="callback-nav"),
             dcc.Store(id=Ids.STATE),
+            # Once mounted, asks for the view of the page's URL (assets/navigation.js, follow).
+            Relay(id=Ids.FOLLOW, handler="followUrl"),
             # Set once the category filter is first opened: its options are read then
             # (assets/navigation.js), not on every page load.
             dcc.Store(id=Ids.CATEGORIES_WANTED),

@@ -1,7 +1,8 @@
 /*
  * Navigation of the leaders' dashboard without a server round trip before the view is asked
- * for (callbacks/dashboard.py registers route and choose as clientside callbacks;
- * drillTarget and showControls are handlers of layout.Relay components, see relay.js).
+ * for (callbacks/dashboard.py registers choose and chooseDates as clientside callbacks;
+ * followUrl, drillTarget and showControls are handlers of layout.Relay components, see
+ * relay.js).
  *
  * Drill: a click on the map or on the ranked chart (customdata = the unit's code) writes the
  * child's query into the URL: "?unit=<code>&<rest>", where the dash-drill relay holds the
@@ -17,12 +18,17 @@
  * advance, are turned into a URL by the server (navigate). A choice made while a newer URL's
  * view is on its way waits for that view's links.
  *
- * route: every URL change (drill, link, breadcrumb, Back, a URL written by the server's
- * navigate callback, the page load) is copied into the dash-state store, which the view's
- * callback reads. The server checks the unit's scope when it renders, as for any URL typed
- * by hand. It writes the store with set_props, not as a declared output: Dash holds a
- * callback back while any pending callback could still change one of its inputs, and the
- * server's URL → controls → URL chain would then stand between every click and the view.
+ * follow: every other URL change (a link, the breadcrumb, Back, a URL written by the server's
+ * navigate callback, which dcc.Location announces as a link does, and the page load) is
+ * copied into the dash-state store, which the view's callback reads. The server checks the
+ * unit's scope when it renders, as for any URL typed by hand. It listens to the window's
+ * events rather than being a clientside callback on the URL: every callback costs the
+ * interaction a cycle of Dash's renderer (dispatches that run every component's selector)
+ * while the click is handled and the answer is on its way, and a drill's or choice's own
+ * URL would have started one that does nothing. It writes the store with set_props, not as
+ * a declared output: Dash holds a callback back while any pending callback could still
+ * change one of its inputs, and the server's URL → controls → URL chain would then stand
+ * between every click and the view.
  *
  * The view's request leaves at the input event itself (askEarly: a map or chart click, a
  * dropdown option's click, the hotspot switch, a link, Back), not when Dash's renderer gets
@@ -287,11 +293,17 @@
   document.addEventListener("mousedown", wantCategories, true);
   document.addEventListener("focusin", wantCategories, true);
 
-  // Links (ranking, breadcrumb, KPI cards) and Back: the URL has just changed.
+  // Links (ranking, breadcrumb, KPI cards), Back, navigate's URL: the URL has just changed.
+  // The page load: the dash-follow relay's handler, once the store is there to be set.
+  function follow() {
+    var current = window.location.search || "";
+    var state = shown(VIEW_INPUT, "data");
+    if (state && state.search === current) return; // a drill's or a choice's own URL
+    askEarly(current);
+    window.dash_clientside.set_props(VIEW_INPUT, { data: viewData(current) });
+  }
   ["_dashprivate_pushstate", "popstate"].forEach(function (name) {
-    window.addEventListener(name, function () {
-      askEarly(window.location.search || "");
-    });
+    window.addEventListener(name, follow);
   });
 
   function shown(id, prop) {
@@ -303,6 +315,7 @@
   shiyu.drillSearch = drillSearch;
   shiyu.dropPendingFrame = dropPendingFrame;
   shiyu.relays = shiyu.relays || {};
+  shiyu.relays.followUrl = follow;
   // The view's answer, through layout.Relay components (no Dash callback cycle each).
   shiyu.relays.drillTarget = function (data) {
     target = data || null;
@@ -364,13 +377,6 @@
         fired.forEach(function (t) {
           choose(t.prop_id.split(".")[0], t.value);
         });
-      },
-      route: function (search, store) {
-        var current = search || "";
-        if (!(store && store.search === current)) {
-          askEarly(current);
-          window.dash_clientside.set_props(VIEW_INPUT, { data: viewData(current) });
-        }
       },
     }
   );

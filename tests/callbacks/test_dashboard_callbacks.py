@@ -249,6 +249,26 @@ def test_cb010_app_factory_registers(tiny_demo_url, tmp_path) -> None:
     assert Ids.KPIS in outputs and Ids.URL in outputs and Ids.MAP in outputs
 
 
+def test_cb014_no_callback_waits_on_the_url(tiny_demo_url, tmp_path) -> None:
+    # A drill or a choice writes the URL itself: a callback on it would cost every such
+    # interaction a renderer cycle that does nothing. Links, Back and navigate's URL are
+    # followed by assets/navigation.js (follow), the page load by the dash-follow relay.
+    from dashboard.app import create_app
+    from dashboard.settings import Settings
+
+    path = tmp_path / "app.sqlite"
+    shutil.copy(tiny_demo_url.removeprefix("sqlite:///"), path)
+    app = create_app(Settings(instance_path=tmp_path / "inst", database_url=f"sqlite:///{path}"))
+    inputs = {(i["id"], i["property"]) for cb in app.callback_map.values() for i in cb["inputs"]}
+    assert (str(Ids.STATE), "data") in inputs
+    assert not {i for i in inputs if i[0] == Ids.URL}, inputs
+    page = app.layout() if callable(app.layout) else app.layout
+    (follow,) = [n for n in page._traverse() if getattr(n, "id", None) == Ids.FOLLOW]
+    assert isinstance(follow, layout.Relay) and follow.handler == "followUrl"
+    (url,) = [n for n in page._traverse() if getattr(n, "id", None) == Ids.URL]
+    assert url.refresh == "callback-nav"  # navigate's URL is announced as a link's
+
+
 def test_cb013_the_view_writes_its_slots_content_not_children(tiny_demo_url, tmp_path) -> None:
     # A new `children` costs Dash's renderer two store actions more than any other prop (the
     # layout's paths, the replaced components' state), each running every component's
