@@ -726,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
                 servers[first].base, captured, args.floor, trace=trace if args.trace_floor else None
             )[0].get("drill", [])
             floor = [x * 1000 for x in floor]
-            for i, (raw, ms) in enumerate(zip(floor_traces, floor, strict=True)):
+            for i, (raw, ms) in enumerate(zip(floor_traces, floor, strict=args.trace_floor)):
                 path = args.trace_dir / f"floor-{i + 1}-{drills[0].target}.json"
                 path.write_bytes(raw)
                 floor_reports.append(

@@ -84,6 +84,11 @@ LINKED_CONTROLS: tuple[tuple[Ids, tuple[Any, ...]], ...] = (
     (Ids.MAP_VIEW, tuple(o["value"] for o in layout.VIEW_OPTIONS)),
 )
 
+#: Linked controls that are native inputs: assets/navigation.js follows their change event
+#: (mouse or keyboard), so no callback waits on their value (each would cost the choice a
+#: cycle of Dash's renderer before its view is shown).
+EVENT_CONTROLS = (Ids.HOTSPOT, Ids.MAP_VIEW)
+
 
 #: Stand-ins for the picked dates in the URL :func:`control_links` gives for the date pickers.
 DATE_SLOTS = ("0000-00-01", "0000-00-02")
@@ -694,12 +699,12 @@ def register(app: Dash, services: Services) -> None:
     # followed there too, without a clientside callback on the URL (each callback costs the
     # interaction a cycle of the renderer). The answer's drill target, controls and PNG names
     # reach the page's scripts through layout.Relay components, not clientside callbacks.
-    # A choice of period, metric, focus stream, hotspots, map view or dates follows the URL
-    # that came with the view (navigation.js, choose: control_links); categories are asked
-    # of the server.
+    # A choice of period, metric, focus stream or dates follows the URL that came with the
+    # view (navigation.js, choose: control_links), as the hotspots and map view do from their
+    # change events (EVENT_CONTROLS); categories are asked of the server.
     app.clientside_callback(
         ClientsideFunction(namespace="shiyuDashboard", function_name="choose"),
-        *[Input(cid, "value") for cid, _choices in LINKED_CONTROLS],
+        *[Input(cid, "value") for cid, _choices in LINKED_CONTROLS if cid not in EVENT_CONTROLS],
         prevent_initial_call=True,
     )
     app.clientside_callback(

@@ -252,14 +252,24 @@
     var next = (links.next[id] || {})[JSON.stringify(value)];
     if (typeof next === "string" && next !== current) askEarly(next);
   }
-  // The hotspot switch asks for its view at its change event, as a drill does, not when
-  // Dash's renderer runs choose from its timer 10-15 ms later: a switch whose view changes
-  // no chart (no hotspot found) is then shown as soon as the answer is back.
+  // The hotspot switch and the map view's buttons (callbacks.dashboard.EVENT_CONTROLS) are
+  // followed from their change event, mouse or keyboard, and no callback waits on their value:
+  // Dash's renderer would run it from its timer 10-15 ms later, one cycle more before a view
+  // that may change no chart (no hotspot found) is shown.
+  var VIEW_BUTTONS = "dash-map-view";
   document.addEventListener(
     "change",
     function (event) {
       var box = document.getElementById(SWITCH);
-      if (box && box.contains(event.target)) askChoice(SWITCH, !!event.target.checked);
+      if (box && box.contains(event.target)) {
+        choose(SWITCH, !!event.target.checked);
+        return;
+      }
+      var group = document.getElementById(VIEW_BUTTONS);
+      if (!group || !group.contains(event.target) || !event.target.checked) return;
+      var inputs = Array.prototype.slice.call(group.querySelectorAll("input"));
+      var option = (shown(VIEW_BUTTONS, "options") || [])[inputs.indexOf(event.target)];
+      if (option) choose(VIEW_BUTTONS, option.value);
     },
     true
   );

@@ -384,6 +384,20 @@ def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> Non
     page.wait_for_timeout(500)
     assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
 
+    # The map view's buttons, by mouse and by keyboard (their change event, no callback).
+    posts.clear()
+    page.locator(f"#{Ids.MAP_VIEW}").get_by_text("热力密度", exact=True).click()
+    expect(page).to_have_url(re.compile(r"view=density"))
+    expect(page.locator(f"#{Ids.MAP_TITLE}")).to_contain_text("热力密度")
+    page.wait_for_timeout(500)
+    assert [json.loads(r.post_data)["inputs"][0]["id"] for r in posts] == [Ids.STATE]
+    page.locator(f"#{Ids.MAP_VIEW} input").nth(1).press("ArrowLeft")
+    expect(page).not_to_have_url(re.compile(r"view=density"))
+    expect(page.locator(f"#{Ids.MAP_TITLE}")).not_to_contain_text("热力密度")
+    page.locator(f"#{Ids.HOTSPOT}").press("Space")
+    expect(page).to_have_url(re.compile(r"hot=1"))
+    expect(page.locator(f"#{Ids.MAP_NOTE}")).to_contain_text("热点分析")
+
 
 def test_dr009_an_output_left_as_shown_but_not_shown_is_asked_for_again(dashboard_page) -> None:
     """An answer that left an output as the page showed it, while the page in fact showed

@@ -262,6 +262,9 @@ def test_cb014_no_callback_waits_on_the_url(tiny_demo_url, tmp_path) -> None:
     inputs = {(i["id"], i["property"]) for cb in app.callback_map.values() for i in cb["inputs"]}
     assert (str(Ids.STATE), "data") in inputs
     assert not {i for i in inputs if i[0] == Ids.URL}, inputs
+    # Nor on the switch and buttons whose change event navigation.js follows.
+    assert not {i for i in inputs if i[0] in cb.EVENT_CONTROLS}, inputs
+    assert {(str(Ids.PERIOD), "value"), (str(Ids.METRIC), "value")} <= inputs
     page = app.layout() if callable(app.layout) else app.layout
     (follow,) = [n for n in page._traverse() if getattr(n, "id", None) == Ids.FOLLOW]
     assert isinstance(follow, layout.Relay) and follow.handler == "followUrl"
