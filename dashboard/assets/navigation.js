@@ -43,8 +43,9 @@
  * holds up the page (the view's answer, the other charts) for tens of milliseconds.
  *
  * showControls: the view's answer says which control values show it (callbacks.dashboard.
- * controls_showing); the ones that differ are set, unless the URL has moved on meanwhile (a
- * person chose something else while the view was computed: the newer view sets them).
+ * controls_showing); the ones that differ are set once the page is idle (after the charts),
+ * unless the URL has moved on meanwhile (a person chose something else while the view was
+ * computed: the newer view sets them) or a person has changed that control since.
  *
  * What is drawn: every request for a view names the tags of the outputs the page shows (the
  * answers' "tags", callbacks.dashboard.show_view), and the server leaves an output whose tag
@@ -63,6 +64,7 @@
   var UPDATE = "_dash-update-component";
   var EARLY_MS = 5000; // an early answer nobody asked for is dropped after this
   var DROPPED_FRAME_MS = 1000; // a map frame dropped at a drill is drawn after this at the latest
+  var IDLE_MS = 300; // the controls show an answered view after this at the latest
 
   var sendFetch = window.fetch;
   var viewRequest = null; // {url, init, body}: the view callback's last request
@@ -355,9 +357,12 @@
       if (answer.search !== (window.location.search || "")) return;
     }
     var changed = {};
+    var seen = {}; // what a control to be set showed when the answer came
     answer.controls.forEach(function (c) {
-      if (JSON.stringify(c[2]) === JSON.stringify(shown(c[0], c[1]))) return;
+      var now = JSON.stringify(shown(c[0], c[1]));
+      if (JSON.stringify(c[2]) === now) return;
       (changed[c[0]] = changed[c[0]] || {})[c[1]] = c[2];
+      seen[c[0] + "." + c[1]] = now;
     });
     var cats = changed["dash-categories"];
     if (cats && cats.value && cats.value.length) {
@@ -371,10 +376,25 @@
       });
       cats.options = options;
     }
-    Object.keys(changed).forEach(function (id) {
-      window.dash_clientside.set_props(id, changed[id]);
+    // The controls echo the view once the page is idle: setting one starts a cycle of Dash's
+    // renderer (and, for the date pickers, their callback) that would otherwise run between
+    // the charts' drawing and the map's. A control a person has changed since is left as is.
+    whenIdle(function () {
+      if (answer.search !== (window.location.search || "")) return;
+      Object.keys(changed).forEach(function (id) {
+        var untouched = Object.keys(changed[id]).every(function (prop) {
+          var key = id + "." + prop;
+          return !(key in seen) || JSON.stringify(shown(id, prop)) === seen[key];
+        });
+        if (untouched) window.dash_clientside.set_props(id, changed[id]);
+      });
     });
   };
+
+  function whenIdle(run) {
+    if (window.requestIdleCallback) window.requestIdleCallback(run, { timeout: IDLE_MS });
+    else setTimeout(run, 0);
+  }
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.shiyuDashboard = Object.assign(
     window.dash_clientside.shiyuDashboard || {},

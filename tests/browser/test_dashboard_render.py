@@ -326,6 +326,42 @@ def test_dr011_no_rule_restyles_the_whole_page_when_a_popover_opens(dashboard_pa
     assert universal == [], universal
 
 
+#: Hands showControls an answer for the URL shown that puts the metric and stream controls
+#: to `values`, then, before the page is idle, sets the metric as a person would; returns
+#: what the two controls show once the page has been idle.
+ECHO = """async ([metric, stream, person]) => {
+    const props = (id) => window.dash_component_api.getLayout(id).props;
+    window.shiyu.relays.showControls({search: window.location.search, next: {}, tags: {},
+        kept: [], controls: [['dash-metric', 'value', metric], ['dash-stream', 'value', stream]]});
+    const before = [props('dash-metric').value, props('dash-stream').value];
+    if (person) window.dash_clientside.set_props('dash-metric', {value: person});
+    await new Promise((r) => setTimeout(r, 600));
+    return [before, [props('dash-metric').value, props('dash-stream').value]];
+}"""
+
+
+def test_dr012_the_controls_echo_a_view_once_idle_and_keep_a_persons_change(
+    dashboard_page,
+) -> None:
+    """An answer's controls are set once the page is idle (each set is a renderer cycle,
+    which ran between the charts' drawing and the map's); a control a person changed
+    meanwhile keeps the person's choice."""
+    recorder, base = dashboard_page
+    page = recorder.page
+    _open(recorder, base)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.wait_for_timeout(500)
+    shown = page.evaluate(
+        "() => ['dash-metric', 'dash-stream'].map("
+        "(id) => window.dash_component_api.getLayout(id).props.value)"
+    )
+    assert shown == ["dispute_received", "dispute"], shown
+    before, after = page.evaluate(ECHO, ["petition_received", "petition", None])
+    assert before == shown and after == ["petition_received", "petition"], (before, after)
+    before, after = page.evaluate(ECHO, ["dispute_received", "dispute", "dispute_mediation_rate"])
+    assert after == ["dispute_mediation_rate", "dispute"], after
+
+
 def test_dr006_a_control_choice_asks_for_its_view_at_once(dashboard_page) -> None:
     """Period, metric, stream, hotspots, map view: the URL a choice leads to came with the
     view (callbacks.dashboard.control_links), so the view is the only request."""
