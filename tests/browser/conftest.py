@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -46,6 +47,10 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
+        # The server's log goes to a file: a pipe nobody reads fills up after some hundreds
+        # of logged requests and the server then blocks writing its next line (a page left
+        # "loading" mid-session).
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the garbage collector
 
     def start(self, timeout: float = 60) -> None:
         self.proc = subprocess.Popen(
@@ -60,13 +65,14 @@ class LiveServer:
                 str(self.port),
             ],
             env=self.env,
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                out = self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else ""
+                self.log.seek(0)
+                out = self.log.read().decode(errors="replace")
                 raise RuntimeError(f"server exited early:\n{out}")
             try:
                 with urllib.request.urlopen(self.url + "/", timeout=2) as resp:
