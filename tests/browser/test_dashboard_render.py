@@ -326,9 +326,9 @@ def test_dr011_no_rule_restyles_the_whole_page_when_a_popover_opens(dashboard_pa
     assert universal == [], universal
 
 
-#: Hands showControls an answer for the URL shown that puts the metric and stream controls
-#: to `values`, then, before the page is idle, sets the metric as a person would; returns
-#: what the two controls show once the page has been idle.
+#: Hands showControls an answer for the URL shown whose metric and stream are `metric` and
+#: `stream`, then, before the page is idle, sets the metric to `person` as a person would (if
+#: given); returns what the two controls show at once and once the page has been idle.
 ECHO = """async ([metric, stream, person]) => {
     const props = (id) => window.dash_component_api.getLayout(id).props;
     window.shiyu.relays.showControls({search: window.location.search, next: {}, tags: {},
