@@ -61,6 +61,7 @@
   var GRAPHS = ["dash-map", "dash-child-chart"];
   var VIEW_INPUT = "dash-state"; // the store whose changes ask the server for the view
   var SWITCH = "dash-hotspot";
+  var VIEW_BUTTONS = "dash-map-view";
   var UPDATE = "_dash-update-component";
   var EARLY_MS = 5000; // an early answer nobody asked for is dropped after this
   var DROPPED_FRAME_MS = 1000; // a map frame dropped at a drill is drawn after this at the latest
@@ -161,11 +162,18 @@
       return;
     }
     pending = null;
+    var next = linked(id, value);
+    if (next) show(next);
+  }
+
+  // The URL a choice of `value` on the control `id` leads to from the URL shown, as its view's
+  // links give it, or null where the choice changes nothing.
+  function linked(id, value) {
     var next =
       id === "dash-dates"
         ? datesSearch(links.next[id], value)
         : (links.next[id] || {})[JSON.stringify(value)];
-    if (typeof next === "string" && next !== current) show(next);
+    return typeof next === "string" && next !== (window.location.search || "") ? next : null;
   }
 
   // The URL of dates picked by a person, or null for the dates the pickers show anyway (the
@@ -249,16 +257,14 @@
   // The view a choice of `value` on the control `id` leads to, asked for now if its URL came
   // with the view shown.
   function askChoice(id, value) {
-    var current = window.location.search || "";
-    if (!links || links.search !== current) return;
-    var next = (links.next[id] || {})[JSON.stringify(value)];
-    if (typeof next === "string" && next !== current) askEarly(next);
+    if (!links || links.search !== (window.location.search || "")) return;
+    var next = linked(id, value);
+    if (next) askEarly(next);
   }
   // The hotspot switch and the map view's buttons (callbacks.dashboard.EVENT_CONTROLS) are
   // followed from their change event, mouse or keyboard, and no callback waits on their value:
   // Dash's renderer would run it from its timer 10-15 ms later, one cycle more before a view
   // that may change no chart (no hotspot found) is shown.
-  var VIEW_BUTTONS = "dash-map-view";
   document.addEventListener(
     "change",
     function (event) {
