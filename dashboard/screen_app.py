@@ -65,6 +65,7 @@ def mount_screen(main_app: Dash, settings: Settings, services: Services) -> Dash
         The screen app (already serving once the server runs).
     """
     from callbacks import screen as screen_callbacks
+    from dashboard.security import protect_dash_app
     from layouts import screen as screen_layout
 
     defaults = screen_defaults(settings)
@@ -86,4 +87,8 @@ def mount_screen(main_app: Dash, settings: Settings, services: Services) -> Dash
         refresh_s=defaults.refresh_s,
     )
     screen_callbacks.register(app, services, defaults)
+    # The sign-in wall covers the whole server already; this puts the screen's own inline
+    # scripts into the Content-Security-Policy, so a clientside callback written inline there
+    # would not be blocked on the wall while it runs on the dashboard.
+    protect_dash_app(app)
     return app

@@ -415,6 +415,24 @@ def test_sech021_a_second_dash_app_on_the_server_is_covered(app_factory) -> None
     assert all(h in csp for h in second.csp_hashes())  # the inline clientside callback too
 
 
+def test_sech022_the_wall_screen_is_declared_to_the_security(demo_url, tmp_path) -> None:
+    # The screen app shares the dashboard's server; its inline scripts join the CSP only when
+    # it is declared, so a clientside callback written inline on the screen would be blocked.
+    from dashboard.app import create_app
+    from dashboard.screen_app import SCREEN_PATH
+    from dashboard.security import EXTENSION_KEY
+    from dashboard.settings import Settings
+
+    app = create_app(Settings(instance_path=tmp_path / "inst", database_url=demo_url))
+    security = app.server.extensions[EXTENSION_KEY]
+    screens = [a for a in security.dash_apps if a.config.url_base_pathname == SCREEN_PATH]
+    assert len(screens) == 1 and security.dash_apps[0] is app
+    client = app.server.test_client()
+    sign_in(client)
+    csp = client.get(SCREEN_PATH).headers["Content-Security-Policy"]
+    assert all(h in csp for h in screens[0].csp_hashes())
+
+
 def test_sech030_callback_answers_carry_the_servers_own_time(app_factory) -> None:
     client = app_factory().server.test_client()
     sign_in(client)
