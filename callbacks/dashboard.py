@@ -30,7 +30,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 from callbacks import scope
 from callbacks.services import Services
 from data import periods, views
-from data.cache import remember
+from data.cache import holding_writes, remember, remember_all
 from data.indicators import METRIC_CHOICES, metric_label
 from data.levels import LEVEL_LABELS
 from geo.hotspots import METHOD_TEXT
@@ -351,6 +351,13 @@ Part = tuple[str, Render, tuple[str, ...] | None]
 
 
 def _stored(services: Services, part: Part, store: Source) -> tuple[Any, ...]:
+    return remember(services.repo, *_entry(services, part, store))  # type: ignore[no-any-return]
+
+
+def _entry(
+    services: Services, part: Part, store: Source
+) -> tuple[str, tuple[Any, ...], Callable[[], tuple[Any, ...]]]:
+    """The name, key and computation under which ``part`` of the view is remembered."""
     name, render, depends = part
     state = _state(services, store)
     settings = (
@@ -363,9 +370,7 @@ def _stored(services: Services, part: Part, store: Source) -> tuple[Any, ...]:
     )
     shown = repr(state) if depends is None else repr([getattr(state, f) for f in depends])
     key = (scope.user_root(services), shown, settings)
-    return remember(
-        services.repo, f"dashboard.{name}", key, lambda: _encoded(render(services, store))
-    )
+    return f"dashboard.{name}", key, lambda: _encoded(render(services, store))
 
 
 def _sent(stored: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -532,7 +537,7 @@ def render_trends(services: Services, store: Source) -> tuple[Any, ...]:
     disputes = views.trend(services.repo, state, "dispute")
     petitions = views.trend(services.repo, state, "petition")
     parts = views.breakdown(services.repo, state)
-    n_anomalies = len(disputes.anomalies) + len(petitions.anomalies)
+    n_anomalies = disputes.anomaly_count + petitions.anomaly_count
     stream_label = views.STREAM_CHOICES[state.stream]
     cats = "、".join(state.categories) if state.categories else "全部类别"
     return (
@@ -623,7 +628,7 @@ VIEW_PARTS: tuple[Part, ...] = (
 def render_view(services: Services, search: str | None) -> tuple[Any, ...]:
     """The view callback's whole answer for ``search``: the parts of :data:`VIEW_PARTS`, each
     remembered on its own, then the 导出简报 link and the PNG names. The scope is checked once."""
-    with services.repo.reading():  # the view's reads share one connection
+    with services.repo.reading(), holding_writes(services.repo):  # as show_view
         return _render_resolved(services, Resolved(search, resolve(services, search)))[0]
 
 
@@ -641,9 +646,10 @@ def _render_resolved(
     out: list[Any] = []
     tags: dict[str, str] = {}
     kept: list[str] = []
-    for part in VIEW_PARTS:
+    # The parts are looked up, and those computed stored, together: one round trip each way.
+    entries = [_entry(services, part, resolved) for part in VIEW_PARTS]
+    for part, stored in zip(VIEW_PARTS, remember_all(services.repo, entries), strict=True):
         name = part[0]
-        stored = _stored(services, part, resolved)
         for i, (value, sent) in enumerate(zip(stored, _sent(stored), strict=True)):
             tag, slot = output_tag(value), f"{name}.{i}"
             if tag is not None:
@@ -683,7 +689,8 @@ def show_view(
         :func:`render_view`'s answer (``no_update`` for outputs already drawn), then
         :func:`controls_showing` with ``tags`` and ``kept``.
     """
-    with services.repo.reading():  # the view's reads share one connection
+    # The view's reads share one connection, and what they store goes with the parts'.
+    with services.repo.reading(), holding_writes(services.repo):
         state = resolve(services, search, record=True)
         answer, drawn_now = _render_resolved(services, Resolved(search, state), drawn)
     return (*answer, {**controls_showing(search, state), **drawn_now})

@@ -19,6 +19,7 @@ Values are stored pickled, so every caller receives its own copy and may change 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -27,7 +28,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -43,8 +44,10 @@ __all__ = [
     "CachedRepository",
     "LocalStore",
     "RedisStore",
+    "holding_writes",
     "make_store",
     "remember",
+    "remember_all",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,13 +113,17 @@ class CacheStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def get_or_add(self, key: str, lock: str, ttl_s: float) -> tuple[bytes | None, bool]:
-        """``key``'s value; when it holds none, :meth:`add` ``lock`` too. One round trip:
-        (value, whether the lock was taken)."""
+    def get_or_add_many(
+        self, pairs: Sequence[tuple[str, str]], ttl_s: float
+    ) -> list[tuple[bytes | None, bool]]:
+        """For each ``(key, lock)``: the key's value; when it holds none, :meth:`add` the lock
+        too. One round trip, atomic for all pairs: ``(value, whether the lock was taken)``."""
         ...
 
-    def set_many(self, items: list[tuple[str, bytes]], ttl_s: float, release: str = "") -> None:
-        """Store ``items`` and delete ``release`` (a lock), in one round trip."""
+    def set_many(
+        self, items: list[tuple[str, bytes]], ttl_s: float, release: Sequence[str] = ()
+    ) -> None:
+        """Store ``items`` and delete the locks in ``release``, in one round trip."""
         ...
 
     def describe(self) -> str: ...
@@ -168,16 +175,35 @@ class LocalStore:
             self._put(key, value, ttl_s)
             return True
 
-    def get_or_add(self, key: str, lock: str, ttl_s: float) -> tuple[bytes | None, bool]:
-        value = self.get(key)
-        return value, value is None and self.add(lock, b"1", ttl_s)
+    def get_or_add_many(
+        self, pairs: Sequence[tuple[str, str]], ttl_s: float
+    ) -> list[tuple[bytes | None, bool]]:
+        with self._lock:
+            out: list[tuple[bytes | None, bool]] = []
+            now = self._clock()
+            for key, lock in pairs:
+                entry = self._entries.get(key)
+                if entry is not None and now < entry[0]:
+                    self._entries.move_to_end(key)
+                    out.append((entry[1], False))
+                    continue
+                held = self._entries.get(lock)
+                if held is not None and now < held[0]:
+                    out.append((None, False))
+                else:
+                    self._put(lock, b"1", ttl_s)
+                    out.append((None, True))
+            return out
 
-    def set_many(self, items: list[tuple[str, bytes]], ttl_s: float, release: str = "") -> None:
+    def set_many(
+        self, items: list[tuple[str, bytes]], ttl_s: float, release: Sequence[str] = ()
+    ) -> None:
         with self._lock:
             for key, value in items:
                 self._put(key, value, ttl_s)
-            if release in self._entries:
-                self._drop(release)
+            for lock in release:
+                if lock in self._entries:
+                    self._drop(lock)
 
     def _put(self, key: str, value: bytes, ttl_s: float) -> None:
         if len(value) > self.max_bytes:
@@ -205,13 +231,25 @@ class LocalStore:
         return f"local (per process, {self.max_bytes // (1024 * 1024)} MB)"
 
 
-#: Redis script for :meth:`RedisStore.get_or_add`: the lock is taken only when the value is
-#: missing (a repeat visit must not leave a lock behind).
-_GET_OR_ADD = """
-local value = redis.call('GET', KEYS[1])
-if value then return {1, value} end
-if redis.call('SET', KEYS[2], '1', 'PX', ARGV[1], 'NX') then return {0, 1} end
-return {0, 0}
+#: Redis script for :meth:`RedisStore.get_or_add_many` (keys: value, lock, value, lock …):
+#: a lock is taken only when its value is missing (a repeat visit must not leave a lock
+#: behind). Answers two items per pair: 1 and the value, or 0 and whether the lock was taken.
+_GET_OR_ADD_MANY = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  local value = redis.call('GET', KEYS[i])
+  if value then
+    out[#out + 1] = 1
+    out[#out + 1] = value
+  elseif redis.call('SET', KEYS[i + 1], '1', 'PX', ARGV[1], 'NX') then
+    out[#out + 1] = 0
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+    out[#out + 1] = 0
+  end
+end
+return out
 """
 
 
@@ -231,7 +269,7 @@ class RedisStore:
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
         self._last_warning = 0.0
-        self._get_or_add = self.client.register_script(_GET_OR_ADD)
+        self._get_or_add_many = self.client.register_script(_GET_OR_ADD_MANY)
 
     def ping(self) -> bool:
         try:
@@ -265,21 +303,31 @@ class RedisStore:
         except self._errors as exc:
             self._warn(exc)
 
-    def get_or_add(self, key: str, lock: str, ttl_s: float) -> tuple[bytes | None, bool]:
+    def get_or_add_many(
+        self, pairs: Sequence[tuple[str, str]], ttl_s: float
+    ) -> list[tuple[bytes | None, bool]]:
+        if not pairs:
+            return []
+        keys = [k for pair in pairs for k in pair]
         try:
-            found, value = self._get_or_add(keys=[key, lock], args=[max(1, int(ttl_s * 1000))])
+            flat = self._get_or_add_many(keys=keys, args=[max(1, int(ttl_s * 1000))])
         except self._errors as exc:
             self._warn(exc)
-            return None, True  # nobody can be told to wait: compute
-        return (value, False) if found else (None, bool(value))
+            return [(None, True)] * len(pairs)  # nobody can be told to wait: compute
+        return [
+            (value, False) if found else (None, bool(value))
+            for found, value in zip(flat[::2], flat[1::2], strict=True)
+        ]
 
-    def set_many(self, items: list[tuple[str, bytes]], ttl_s: float, release: str = "") -> None:
-        # A transaction: a worker waiting for the entry never sees the lock gone without it.
+    def set_many(
+        self, items: list[tuple[str, bytes]], ttl_s: float, release: Sequence[str] = ()
+    ) -> None:
+        # A transaction: a worker waiting for an entry never sees its lock gone without it.
         pipe = self.client.pipeline(transaction=bool(release))
         for key, value in items:
             pipe.set(key, value, px=max(1, int(ttl_s * 1000)))
         if release:
-            pipe.delete(release)
+            pipe.delete(*release)
         try:
             pipe.execute()
         except self._errors as exc:
@@ -437,38 +485,98 @@ class CachedRepository(Repository):
         one round trip. One worker computes an entry at a time: the others asking for it
         meanwhile wait for its result.
         """
-        key = self.key(f"view:{name}", arguments)
-        value = self._lookup_near(key)
-        if value is not _MISSING:
-            return value  # type: ignore[no-any-return]
-        lock = f"{key}:computing"
-        raw, locked = self.store.get_or_add(key, lock, SINGLE_FLIGHT_LOCK_S)
-        value = self._loaded(key, raw)
-        if value is not _MISSING:
-            return value  # type: ignore[no-any-return]
-        if not locked:
+        return self.remember_all([(name, arguments, compute)])[0]  # type: ignore[no-any-return]
+
+    def remember_all(
+        self, parts: Sequence[tuple[str, tuple[Any, ...], Callable[[], Any]]]
+    ) -> list[Any]:
+        """:meth:`remember` for several entries (a view's parts): one round trip looks them all
+        up and takes the locks of those missing, one stores what was computed (with the
+        entries held back by :meth:`holding_writes`) and releases the locks.
+
+        The locks are taken in one atomic step, so a worker never holds one lock while it
+        waits for another worker that waits for it: it computes its own entries, stores them,
+        and only then waits for those another worker is computing.
+        """
+        keys = [self.key(f"view:{name}", arguments) for name, arguments, _ in parts]
+        values = [self._lookup_near(key) for key in keys]
+        missing = [i for i, value in enumerate(values) if value is _MISSING]
+        if not missing:
+            return values
+        answers = self.store.get_or_add_many(
+            [(keys[i], f"{keys[i]}:computing") for i in missing], SINGLE_FLIGHT_LOCK_S
+        )
+        mine: list[int] = []
+        theirs: list[int] = []
+        for i, (raw, locked) in zip(missing, answers, strict=True):
+            values[i] = self._loaded(keys[i], raw)
+            if values[i] is _MISSING:
+                (mine if locked else theirs).append(i)
+        if mine:
+            held = self._drain_outer()
+            try:
+                for i in mine:
+                    values[i] = self._compute_entry(keys[i], parts[i][2], held)
+            finally:
+                # The locks go with the entries, in one transaction.
+                locks = [f"{keys[i]}:computing" for i in mine]
+                self.store.set_many(held, self.ttl_s, release=locks)
+        for i in theirs:
             # Another worker is computing this very entry (twenty leaders opening the city
             # before a meeting): wait for its result rather than compute it once more each.
-            value = self._await(key, lock)
-            if value is not _MISSING:
-                return value  # type: ignore[no-any-return]
-        held: list[tuple[str, bytes]] = []
+            values[i] = self._await(keys[i], f"{keys[i]}:computing")
+            if values[i] is _MISSING:  # it failed or took too long: compute, take no lock
+                held = self._drain_outer()
+                try:
+                    values[i] = self._compute_entry(keys[i], parts[i][2], held)
+                finally:
+                    self.store.set_many(held, self.ttl_s)
+        return values
+
+    def _compute_entry(
+        self, key: str, compute: Callable[[], Any], held: list[tuple[str, bytes]]
+    ) -> Any:
+        """``compute()`` as a view part (part-local reads, its other reads' entries added to
+        ``held``), its own entry added to ``held`` too."""
         computing, holding = _computing_part.set(True), _held_back.set(held)
-        raw = None
         try:
             self.misses += 1
             value = compute()
-            raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            return value  # type: ignore[no-any-return]
         finally:
             _computing_part.reset(computing)
             _held_back.reset(holding)
-            if raw is not None:
-                held.append((key, raw))
-                if self.near is not None:
-                    self.near.set(key, raw, self.near_ttl_s)
-            # The lock goes with the entry; a worker that gave up waiting took none.
-            self.store.set_many(held, self.ttl_s, release=lock if locked else "")
+        raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        held.append((key, raw))
+        if self.near is not None:
+            self.near.set(key, raw, self.near_ttl_s)
+        return value
+
+    @contextlib.contextmanager
+    def holding_writes(self) -> Iterator[None]:
+        """Hold back the entries that reads store in this block, until a :meth:`remember_all`
+        sends them with its own or the block ends: a view's reads before its parts (the scope
+        check, the lineage) cost no round trip each."""
+        if _held_back.get() is not None:  # already inside such a block, or a part
+            yield
+            return
+        held: list[tuple[str, bytes]] = []
+        token = _held_back.set(held)
+        try:
+            yield
+        finally:
+            _held_back.reset(token)
+            if held:
+                self.store.set_many(held, self.ttl_s)
+
+    @staticmethod
+    def _drain_outer() -> list[tuple[str, bytes]]:
+        """The entries :meth:`holding_writes` holds so far (handed over, not kept)."""
+        outer = _held_back.get()
+        if outer is None:
+            return []
+        taken = list(outer)
+        outer.clear()
+        return taken
 
     def _cached_call(
         self, method: str, arguments: tuple[Any, ...], compute: Callable[[], Any]
@@ -539,6 +647,22 @@ def remember(
     if isinstance(repo, CachedRepository):
         return repo.remember(name, arguments, compute)
     return compute()
+
+
+def remember_all(
+    repo: Repository, parts: Sequence[tuple[str, tuple[Any, ...], Callable[[], Any]]]
+) -> list[Any]:
+    """:meth:`CachedRepository.remember_all` when ``repo`` has a cache, else each computed."""
+    if isinstance(repo, CachedRepository):
+        return repo.remember_all(parts)
+    return [compute() for _name, _arguments, compute in parts]
+
+
+def holding_writes(repo: Repository) -> contextlib.AbstractContextManager[None]:
+    """:meth:`CachedRepository.holding_writes` when ``repo`` has a cache, else nothing."""
+    if isinstance(repo, CachedRepository):
+        return repo.holding_writes()
+    return contextlib.nullcontext()
 
 
 def _database_namespace(engine: sa.Engine) -> str:

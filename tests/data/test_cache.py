@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import pickle
 import shutil
 import threading
 import time
@@ -412,15 +413,15 @@ def test_cache018_a_view_asked_for_by_several_workers_at_once_is_computed_once(
     # The computing worker finishes only once every worker has asked for the entry, so the
     # other three must wait for it, however the threads happen to be scheduled.
     asked = threading.Semaphore(0)
-    get_or_add = store.get_or_add
+    get_or_add_many = store.get_or_add_many
 
-    def counted_get_or_add(key: str, lock: str, ttl_s: float) -> tuple[bytes | None, bool]:
+    def counted(pairs: list[tuple[str, str]], ttl_s: float) -> list[tuple[bytes | None, bool]]:
         try:
-            return get_or_add(key, lock, ttl_s)
+            return get_or_add_many(pairs, ttl_s)
         finally:
             asked.release()
 
-    store.get_or_add = counted_get_or_add  # type: ignore[method-assign]
+    store.get_or_add_many = counted  # type: ignore[method-assign]
 
     def slow_view() -> dict[str, object]:
         computed.append(1)
@@ -520,7 +521,7 @@ def test_cache020_a_part_stores_its_reads_with_its_entry_and_lock_release_in_one
 
     # One trip to look the entry up and take its lock, one miss for the read, and one to
     # store the read, the entry and release the lock together.
-    assert trips.calls == ["get_or_add", "get", "set_many"]
+    assert trips.calls == ["get_or_add_many", "get", "set_many"]
     assert seen_during == [None]  # held back until the part was done
     assert first == len(Repository(demo_copy).children(code))
     pd.testing.assert_frame_equal(other.children(code), Repository(demo_copy).children(code))
@@ -557,3 +558,93 @@ def test_cache021_a_failing_part_keeps_its_reads_and_releases_its_lock(
     if isinstance(shared, RedisStore):
         for key in shared.client.scan_iter(f"{prefix}:*"):
             shared.client.delete(key)
+
+
+def _clear(shared: LocalStore | RedisStore, prefix: str) -> None:
+    if isinstance(shared, RedisStore):
+        for key in shared.client.scan_iter(f"{prefix}:*"):
+            shared.client.delete(key)
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_cache022_a_views_parts_and_earlier_reads_cost_one_trip_each_way(
+    demo_copy: sa.Engine, kind: str
+) -> None:
+    shared = _shared_store(kind)
+    trips = Trips(shared)
+    prefix = f"shiyu-test-{uuid.uuid4().hex}"
+    worker = CachedRepository(demo_copy, trips, prefix=prefix)  # type: ignore[arg-type]
+    other = CachedRepository(demo_copy, shared, prefix=prefix)
+    code = worker.root().code
+    trips.calls.clear()
+    keys = [worker.key(f"view:{name}", ("city",)) for name in ("header", "map", "trends")]
+    lineage_key = worker.key("lineage", (code,))
+    seen: list[bytes | None] = []
+
+    def part(n: int) -> Callable[[], int]:
+        def compute() -> int:
+            seen.append(shared.get(lineage_key))
+            return n
+
+        return compute
+
+    with worker.holding_writes():
+        worker.lineage(code)  # read before the parts, as a view's scope check and lineage are
+        names = ("header", "map", "trends")
+        got = worker.remember_all([(n, ("city",), part(i)) for i, n in enumerate(names)])
+        assert trips.calls == ["get", "get_or_add_many", "set_many"]
+    assert got == [0, 1, 2]
+    assert seen == [None, None, None]  # the read's entry went with the parts'
+    assert [pickle.loads(shared.get(k)) for k in keys] == [0, 1, 2]  # type: ignore[arg-type]
+    assert all(shared.get(f"{k}:computing") is None for k in keys)  # every lock released
+    assert [u.code for u in other.lineage(code)] == [code]
+    # A repeat: one trip, no lock taken; a block with reads and no part stores them at its end.
+    trips.calls.clear()
+    assert worker.remember_all([(n, ("city",), lambda: -1) for n in ("header", "map")]) == [0, 1]
+    with worker.holding_writes():
+        worker.children(code)
+        assert trips.calls == ["get_or_add_many", "get"]
+    assert trips.calls == ["get_or_add_many", "get", "set_many"]
+    assert shared.get(worker.key("children", (code,))) is not None
+    _clear(shared, prefix)
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_cache023_a_worker_stores_its_own_parts_before_it_waits_for_anothers(
+    demo_copy: sa.Engine, kind: str
+) -> None:
+    # A asks for the trends; B, a moment later, for the trends and the header. B computes the
+    # header and stores it, releasing its lock, before it waits for A's trends: nobody waits
+    # on B meanwhile, and the trends are computed once.
+    shared = _shared_store(kind)
+    prefix = f"shiyu-test-{uuid.uuid4().hex}"
+    a, b = (CachedRepository(demo_copy, shared, prefix=prefix) for _ in range(2))
+    header = b.key("view:header", ("city",))
+    a_computing, header_stored = threading.Event(), threading.Event()
+    computed: list[str] = []
+
+    def trends() -> str:
+        computed.append("trends")
+        a_computing.set()
+        # A finishes only once B has stored its header: B did not wait for A first.
+        for _ in range(500):
+            if shared.get(header) is not None and shared.get(f"{header}:computing") is None:
+                header_stored.set()
+                break
+            time.sleep(0.01)
+        return "trends"
+
+    def ask_a() -> object:
+        return a.remember("trends", ("city",), trends)
+
+    def ask_b() -> object:
+        assert a_computing.wait(10)
+        return b.remember_all(
+            [("trends", ("city",), lambda: "again"), ("header", ("city",), lambda: "header")]
+        )
+
+    assert _together([ask_a, ask_b]) == ["trends", ["trends", "header"]]
+    assert header_stored.is_set()
+    assert computed == ["trends"]
+    assert b.waits == 1
+    _clear(shared, prefix)
