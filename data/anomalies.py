@@ -43,6 +43,7 @@ __all__ = [
     "THRESHOLD",
     "detect",
     "history_start",
+    "judge",
 ]
 
 Freq = Literal["D", "W", "M"]
@@ -157,12 +158,41 @@ def detect(
         Indexed like ``series``; columns ``value``, ``expected`` (NaN where the history is too
         short), ``z`` and ``anomaly`` (bool).
     """
+    index = series.index
+    y = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    flags = None if complete is None else complete.reindex(index).fillna(False).astype(bool)
+    expected, z, anomaly = judge(
+        y, freq, threshold=threshold, complete=None if flags is None else flags.to_numpy()
+    )
+    return pd.DataFrame({"value": y, "expected": expected, "z": z, "anomaly": anomaly}, index=index)
+
+
+def judge(
+    values: np.ndarray,
+    freq: Freq,
+    *,
+    threshold: float = THRESHOLD,
+    complete: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`detect` on plain arrays: ``(expected, z, anomaly)`` for each of ``values``.
+
+    For callers that hold the buckets as arrays already (each trend of each page view): a
+    Series in and a frame out cost more than the judging.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Counts per bucket (float, NaN where unknown), in time order with no gaps.
+    freq : {"D", "W", "M"}
+    threshold : float
+    complete : numpy.ndarray of bool, optional
+        False marks partial buckets, which are never flagged.
+    """
     if freq not in _STEP:
         raise ValueError(f"freq must be D, W or M, got {freq!r}")
     # In NumPy: on every trend of every page view, pandas' per-operation overhead was most of
     # the cost (~6 ms a call against ~1 ms).
-    index = series.index
-    y = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    y = np.asarray(values, dtype=float)
     base, n_ref = _reference_median(y, _STEP[freq])
     base = np.where(n_ref >= MIN_REFERENCE, base, np.nan)
 
@@ -189,5 +219,5 @@ def detect(
         z = resid / scale
     anomaly = (np.abs(z) >= threshold) & ~np.isnan(z)
     if complete is not None:
-        anomaly &= complete.reindex(index).fillna(False).astype(bool).to_numpy()
-    return pd.DataFrame({"value": y, "expected": expected, "z": z, "anomaly": anomaly}, index=index)
+        anomaly &= np.asarray(complete, dtype=bool)
+    return expected, z, anomaly

@@ -9,6 +9,7 @@ from :func:`crumb_id`, :func:`rank_row_id` and :func:`kpi_id`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -619,6 +620,11 @@ def kpi_cards(groups: Sequence[KpiGroup]) -> El:
     return h("div", cols, className="g-2 kpi-row row")
 
 
+def _missing(value: object) -> bool:
+    """None, NaN or pandas' NA: what ``pd.isna`` says of one value, without its dispatch."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def ranking_table(
     frame: pd.DataFrame,
     hrefs: Mapping[str, str],
@@ -645,20 +651,34 @@ def ranking_table(
     """
     if frame.empty:
         return h("div", "无下级单位。", className="muted p-2")
-    ordered = frame.sort_values(["value", "name"], ascending=[False, True], na_position="last")
-    top = pd.to_numeric(ordered["value"], errors="coerce").max()
+    # Plain lists, not a sorted frame walked row by row: pandas' per-row cost was most of the
+    # table's, on every first visit of every unit.
+    n = len(frame)
+    values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float).tolist()
+    names, codes = frame["name"].tolist(), frame["code"].tolist()
+    texts, ranks = frame["text"].tolist(), frame["rank"].tolist()
+    mom_texts, favourable = frame["mom_text"].tolist(), frame["mom_favourable"].tolist()
+    hotspots = frame["hotspot"].tolist() if "hotspot" in frame else [None] * n
+    # Highest value first, ties by name, units without a value last (a stable sort).
+    order = sorted(
+        range(n),
+        key=lambda i: (_missing(values[i]), 0.0 if _missing(values[i]) else -values[i], names[i]),
+    )
+    present = [v for v in values if not _missing(v)]
+    top = max(present) if present else None
     rows = []
-    for row in ordered.itertuples(index=False):
-        value = float(row.value) if pd.notna(row.value) else None
-        width = 0 if value is None or not top or pd.isna(top) else max(2.0, value / top * 100)
-        fav = row.mom_favourable
-        chg_cls = "chg-flat" if fav is None or pd.isna(fav) else ("chg-good" if fav else "chg-bad")
+    for i in order:
+        value = None if _missing(values[i]) else values[i]
+        width = 0 if value is None or not top else max(2.0, value / top * 100)
+        fav = favourable[i]
+        chg_cls = "chg-flat" if _missing(fav) else ("chg-good" if fav else "chg-bad")
+        code = codes[i]
         name: Any = (
-            link(row.name, hrefs[row.code], className="stretched-link rank-link")
-            if drillable and row.code in hrefs
-            else row.name
+            link(names[i], hrefs[code], className="stretched-link rank-link")
+            if drillable and code in hrefs
+            else names[i]
         )
-        hot = getattr(row, "hotspot", None)
+        hot = hotspots[i]
         badge = None
         if isinstance(hot, str) and hot.startswith(("热点", "冷点")):
             badge = h(
@@ -667,7 +687,7 @@ def ranking_table(
                 className="hot-badge " + ("hot" if hot[0] == "热" else "cold"),
                 title=hot,
             )
-        rank = "—" if pd.isna(row.rank) else f"{int(row.rank)}"
+        rank = "—" if _missing(ranks[i]) else f"{int(ranks[i])}"
         bar = h(
             "div",
             h("div", className="rank-bar-fill", style={"width": f"{width:.1f}%"}),
@@ -684,11 +704,11 @@ def ranking_table(
                     ),
                     h("td", [name, badge], className="rank-name"),
                     h("td", bar, className="rank-bar-col"),
-                    h("td", row.text, className="rank-value"),
-                    h("td", row.mom_text, className=f"rank-mom chg {chg_cls}"),
+                    h("td", texts[i], className="rank-value"),
+                    h("td", mom_texts[i], className=f"rank-mom chg {chg_cls}"),
                 ],
-                id=rank_row_id(row.code),
-                className="rank-row" + (" rank-current" if row.code == highlight else ""),
+                id=rank_row_id(code),
+                className="rank-row" + (" rank-current" if code == highlight else ""),
             )
         )
     head = h(

@@ -427,14 +427,17 @@ def choropleth_figure(
     if tiles_crs == "gcj02":
         features = transform_geojson(features, wgs84_to_gcj02)
 
-    frame = frame.copy()
-    frame["code"] = frame["code"].astype(str)
+    # The frame's columns as lists, filtered in Python: masking and copying a frame of a few
+    # dozen rows cost pandas more than drawing the figure's dict (on every map of every view).
     feature_ids = [str(f.get("id")) for f in features.get("features", [])]
     known = set(feature_ids)
-    rows = frame[frame["code"].isin(known)]
-    values = pd.to_numeric(rows["value"], errors="coerce")
-    with_data = rows[values.notna()]
-    data_codes = set(with_data["code"])
+    all_codes = [str(c) for c in frame["code"].tolist()]
+    rows = [i for i, c in enumerate(all_codes) if c in known]
+    all_values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
+    with_data = [i for i in rows if not math.isnan(all_values[i])]
+    all_names = frame["name"].tolist()
+    all_hotspots = frame["hotspot"].tolist() if "hotspot" in frame else None
+    data_codes = {all_codes[i] for i in with_data}
     nodata_codes = [c for c in feature_ids if c not in data_codes]
 
     top_margin = _MARGIN_TITLE if title else 0
@@ -449,7 +452,7 @@ def choropleth_figure(
             str(f.get("id")): (f.get("properties") or {}).get("name")
             for f in features.get("features", [])
         }
-        names = dict(zip(rows["code"], rows["name"], strict=True))
+        names = {all_codes[i]: all_names[i] for i in rows}
         traces.append(
             _drawn_as(
                 "nodata",
@@ -471,24 +474,23 @@ def choropleth_figure(
             )
         )
 
-    hotspot_labels = (
-        with_data["hotspot"] if "hotspot" in with_data else pd.Series(None, index=with_data.index)
-    )
+    all_texts = frame["text"].tolist()
     indicator = colorbar_title or "数值"
     hover_body = [
-        f"{indicator}：{text}" + (f"<br>{label}" if hotspot_kind(label) else "")
-        for text, label in zip(with_data["text"].astype(str), hotspot_labels, strict=True)
+        f"{indicator}：{all_texts[i]}"
+        + (f"<br>{all_hotspots[i]}" if all_hotspots and hotspot_kind(all_hotspots[i]) else "")
+        for i in with_data
     ]
-    data_list = with_data["code"].tolist()
+    data_list = [all_codes[i] for i in with_data]
     main: dict[str, Any] = {
         "type": "choroplethmap",
         "name": indicator,
         "geojson": _subset(features, data_list),
         "featureidkey": "id",
         "locations": data_list,
-        "z": _to_list(pd.to_numeric(with_data["value"], errors="coerce")),
+        "z": _to_list(all_values[with_data]),
         "customdata": data_list,
-        "hovertext": with_data["name"].astype(str).tolist(),
+        "hovertext": [str(all_names[i]) for i in with_data],
         "text": hover_body,
         "hovertemplate": "<b>%{hovertext}</b><br>%{text}<extra></extra>",
         "colorscale": SEQUENTIAL[theme],
@@ -503,10 +505,10 @@ def choropleth_figure(
     traces.append(_drawn_as("values", main))
 
     has_hotspots = False
-    if "hotspot" in rows:
-        kinds = rows["hotspot"].map(hotspot_kind)
+    if all_hotspots is not None:
+        kinds = {i: hotspot_kind(all_hotspots[i]) for i in rows}
         for kind, name in (("hot", "热点（高值聚集）"), ("cold", "冷点（低值聚集）")):
-            codes = rows.loc[kinds == kind, "code"].tolist()
+            codes = [all_codes[i] for i in rows if kinds[i] == kind]
             if codes:
                 has_hotspots = True
                 outline = _outline_trace(
@@ -530,12 +532,10 @@ def choropleth_figure(
         traces.append(_drawn_as("selected", selected))
 
     if show_labels and {"label_lon", "label_lat"} <= set(frame.columns):
-        labelled = rows[
-            pd.to_numeric(rows["label_lon"], errors="coerce").notna()
-            & pd.to_numeric(rows["label_lat"], errors="coerce").notna()
-        ]
-        lon = labelled["label_lon"].to_numpy(dtype=float)
-        lat = labelled["label_lat"].to_numpy(dtype=float)
+        all_lon = pd.to_numeric(frame["label_lon"], errors="coerce").to_numpy(dtype=float)
+        all_lat = pd.to_numeric(frame["label_lat"], errors="coerce").to_numpy(dtype=float)
+        labelled = [i for i in rows if not (math.isnan(all_lon[i]) or math.isnan(all_lat[i]))]
+        lon, lat = all_lon[labelled], all_lat[labelled]
         if tiles_crs == "gcj02" and len(lon):
             lon, lat = wgs84_to_gcj02(lon, lat)
         traces.append(
@@ -547,7 +547,7 @@ def choropleth_figure(
                     "name": "名称",
                     "lon": _to_list(np.asarray(lon, dtype=float)),
                     "lat": _to_list(np.asarray(lat, dtype=float)),
-                    "text": labelled["name"].astype(str).tolist(),
+                    "text": [str(all_names[i]) for i in labelled],
                     "textfont": {
                         "family": LABEL_FONT,
                         "size": _LABEL_SIZE[theme],
