@@ -784,13 +784,13 @@ def _day_array(values: list[Any]) -> np.ndarray:
     Converted in bulk: one Python date per row cost a trend's read (~700 days on SQLite,
     ISO strings there) more than its query.
     """
-    if values and isinstance(values[0], dt.date):  # PostgreSQL: dates (datetimes truncated)
+    if values and all(isinstance(v, dt.date) for v in values):  # PostgreSQL: dates
         ordinals = np.fromiter((v.toordinal() for v in values), np.int64, len(values))
         return (ordinals - _EPOCH_ORDINAL).astype("datetime64[D]")
-    try:  # SQLite: ISO strings, parsed by NumPy
-        return np.array(values, dtype="datetime64[D]")
-    except (TypeError, ValueError):
-        return np.array([_as_date(v) for v in values], dtype="datetime64[D]")
+    if values and all(isinstance(v, str) for v in values):  # SQLite: ISO text
+        # The date part, as _as_date reads it (NumPy would move a time with an offset to UTC).
+        return np.array([v[:10] for v in values], dtype="datetime64[D]")
+    return np.array([_as_date(v) for v in values], dtype="datetime64[D]")
 
 
 def _as_date(value: object) -> dt.date | None:

@@ -216,3 +216,22 @@ def test_vw120_reads_inside_reading_share_one_connection(engine: sa.Engine) -> N
             db.bump_data_version(conn)
         assert repo.data_version() != "0"  # and the shared one sees what it wrote
     assert engine.pool.checkedout() == 0
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        ["2026-10-30", "2026-10-31", "2024-02-29"],  # SQLite: ISO strings
+        ["2026-10-30 00:00:00", "2026-10-31T05:45:00+08:00"],  # timestamps as text: the day
+        [D(2026, 10, 30), D(1969, 12, 31), D(2024, 2, 29)],  # PostgreSQL: dates
+        [dt.datetime(2026, 10, 31, 23, 59), dt.datetime(2026, 1, 1)],
+        [D(2026, 10, 31), "2026-10-30", None],  # mixed: row by row
+    ],
+)
+def test_vw130_days_in_bulk_equal_them_row_by_row(days: list[object]) -> None:
+    import numpy as np
+
+    from data.repository import _as_date, _day_array
+
+    expected = np.array([_as_date(d) for d in days], dtype="datetime64[D]")
+    np.testing.assert_array_equal(_day_array(days), expected)
