@@ -669,7 +669,8 @@ def ranking_table(
     rows = []
     for i in order:
         value = None if _missing(values[i]) else values[i]
-        width = 0 if value is None or not top else max(2.0, value / top * 100)
+        # A sliver for a small value, so that it does not read as none; none for zero.
+        width = 0 if not value or not top else max(2.0, value / top * 100)
         fav = favourable[i]
         chg_cls = "chg-flat" if _missing(fav) else ("chg-good" if fav else "chg-bad")
         code = codes[i]

@@ -230,9 +230,8 @@ def breakdown_figure(
     kept = np.flatnonzero(counts > 0)
     if not len(kept):
         return empty_figure("所选期间无数据", theme=theme, height=height)
-    # Largest first, sorted as pandas sorts descending (equal counts keep their order).
-    backwards = kept[::-1]
-    order = backwards[np.argsort(counts[backwards], kind="quicksort")][::-1].tolist()
+    # Largest first; equal counts keep the order they came in (a stable sort).
+    order = sorted(kept.tolist(), key=lambda i: -counts[i])
     all_labels = frame["label"].tolist()
     all_selected = frame["selected"].tolist() if "selected" in frame else [True] * len(frame)
     labels = [all_labels[i] for i in order]
