@@ -707,14 +707,16 @@ def browser_tour(
                 else:
                     page.evaluate("() => window.__bench.hookAll()")
                     since = page.evaluate("() => performance.now()")
-                    how = _act(page, step, Ids)
+                    how = _act(page, step, Ids, retried=seen.clear)
                     clicks = page.evaluate(
                         "(s) => window.__bench.clicks.filter((t) => t >= s)", since
                     )
                     # A dropdown takes two clicks: timed from the option's, the choice. The
                     # one that opens the list asks nothing of the page, and Playwright spends
                     # ~100 ms after it waiting for the list to stand still (two frames).
-                    chosen = clicks[-1:] if step.kind in CHOICES else clicks[:1]
+                    # A drill whose map click missed is timed from the ranking link's click.
+                    last_click = step.kind in CHOICES or how == RETRIED
+                    chosen = clicks[-1:] if last_click else clicks[:1]
                     click_t = chosen[0] if chosen else since
                 last = _wait_quiet(page, since)
                 if step.kind != "load" and step.state.get("unit"):
@@ -778,18 +780,30 @@ def browser_tour(
     return out
 
 
-def _act(page: Any, step: Step, ids: Any) -> str:
-    """Do what a person does for ``step``; returns how it was done."""
+RETRIED = "ranking link after a missed map click"
+
+
+def _act(page: Any, step: Step, ids: Any, retried: Callable[[], None]) -> str:
+    """Do what a person does for ``step``; returns how it was done. ``retried`` is called
+    when a missed map click was undone, before the click that replaces it."""
     if step.kind == "drill":
         page.wait_for_function(MAP_READY, arg=ids.MAP.value, timeout=30_000)
         if step.point is not None:
+            before = page.url
             pt = page.evaluate(PROJECT, [ids.MAP.value, step.point[0], step.point[1]])
             page.mouse.click(pt["x"], pt["y"])
             try:
                 page.wait_for_url(re.compile(rf"unit={step.target}(&|$)"), timeout=5_000)
                 return "map click"
-            except Exception:  # noqa: BLE001 - the label point missed: use the ranking link
-                pass
+            except Exception:  # noqa: BLE001 - the click missed: use the ranking link
+                if page.url != before:  # it hit a neighbour (the map still moving): back first
+                    page.go_back()
+                    page.wait_for_url(before, timeout=10_000)
+                    page.wait_for_function(MAP_READY, arg=ids.MAP.value, timeout=30_000)
+                    page.wait_for_timeout(1_000)  # its answers all drawn
+                retried()
+                page.locator(f"#{ids.RANKING} a[href*='unit={step.target}']").first.click()
+                return RETRIED
         page.locator(f"#{ids.RANKING} a[href*='unit={step.target}']").first.click()
         return "ranking link"
     if step.kind == "crumb":
