@@ -788,6 +788,7 @@ def _act(page: Any, step: Step, ids: Any, retried: Callable[[], None]) -> str:
     when a missed map click was undone, before the click that replaces it."""
     if step.kind == "drill":
         page.wait_for_function(MAP_READY, arg=ids.MAP.value, timeout=30_000)
+        how = "ranking link"
         if step.point is not None:
             before = page.url
             pt = page.evaluate(PROJECT, [ids.MAP.value, step.point[0], step.point[1]])
@@ -802,10 +803,9 @@ def _act(page: Any, step: Step, ids: Any, retried: Callable[[], None]) -> str:
                     page.wait_for_function(MAP_READY, arg=ids.MAP.value, timeout=30_000)
                     page.wait_for_timeout(1_000)  # its answers all drawn
                 retried()
-                page.locator(f"#{ids.RANKING} a[href*='unit={step.target}']").first.click()
-                return RETRIED
+                how = RETRIED
         page.locator(f"#{ids.RANKING} a[href*='unit={step.target}']").first.click()
-        return "ranking link"
+        return how
     if step.kind == "crumb":
         page.locator(f"#{ids.BREADCRUMB} a[href*='unit={step.target}']").first.click()
         return "breadcrumb"
