@@ -48,7 +48,7 @@ def view_queries(spec: ViewSpec) -> list[tuple[str, str, dict[str, object]]]:
     mom, yoy = periods.previous_period(cur), periods.year_ago(cur)
     freq = periods.granularity(cur)
     hist = min(anomalies.history_start(cur.start, freq).date(), yoy.start)
-    u = {"u": spec.unit}
+    u: dict[str, object] = {"u": spec.unit}
     three = {**u, **_between("c", cur), **_between("m", mom), **_between("y", yoy)}
 
     def by_period(cols: str, which: str = "cmy", alias: str = "") -> str:

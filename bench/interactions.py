@@ -374,7 +374,7 @@ def plan_tour(url: str) -> tuple[list[Step], dict[str, list[str]]]:
         if kids.empty:
             break
         with engine.connect() as conn:
-            counts = dict(
+            counts: dict[str, int] = dict(
                 conn.execute(
                     sa.select(schema.units.c.parent_code, sa.func.count())
                     .where(schema.units.c.parent_code.in_(kids["code"].tolist()))
@@ -667,7 +667,8 @@ def _wait_quiet(page: Any, since: float, timeout_s: float = 60.0, quiet_ms: floa
 def _waves(records: list[dict]) -> None:
     """Assign waves: a request belongs to a new wave once an earlier one has answered."""
     records.sort(key=lambda r: r["start"])
-    wave, ends = 0, []
+    wave = 0
+    ends: list[float] = []
     for r in records:
         if ends and r["start"] >= min(ends) - 1:
             wave += 1
@@ -909,7 +910,9 @@ class RenderFloor:
             self.times.setdefault(first.step, []).append(
                 page.evaluate("() => window.__floorLoad") / 1000
             )
-        views, changed, view = [], [], dict(first.figures)
+        views: list[list[Any]] = []
+        changed: list[list[Any]] = []
+        view = dict(first.figures)
         for o in later:
             view = {**view, **o.figures}
             views.append([o.step, view, o.sizes])

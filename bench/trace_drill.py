@@ -436,7 +436,7 @@ def analyse_trace(
 
     main = [e for e in events if e.get("pid") == pid and e.get("tid") == tid]
     busy = sum(clip(e) for e in main if e.get("ph") == "X" and e.get("name") == "RunTask")
-    rendering: Counter[str] = Counter()
+    rendering: defaultdict[str, float] = defaultdict(float)
     for e in main:
         if e.get("ph") == "X" and e.get("name") in RENDERING:
             rendering[RENDERING[e["name"]]] += clip(e)
@@ -455,7 +455,7 @@ def analyse_trace(
         and "Worker" in names.get(e.get("tid"), "")
     )
     # V8 sampling profile of the main thread: self time by script.
-    scripting: Counter[str] = Counter()
+    scripting: defaultdict[str, float] = defaultdict(float)
     profiles = [
         e for e in events if e.get("name") == "Profile" and e.get("pid") == pid and e["tid"] == tid
     ]
