@@ -188,7 +188,10 @@ def test_cb206_a_remembered_part_is_kept_as_the_json_it_is_sent_as(
     for name in ("header", "map"):
         cb.remembered(services, name, RENDERS[name], store)
         got = cb.remembered(services, name, RENDERS[name], store)  # read back
-        (raw,) = [v for _k, (_t, v) in cached.store._entries.items() if f"dashboard.{name}" in _k]
+        # The entry as the shared store holds it, under the key the part is remembered by.
+        entry_name, arguments, _compute = cb._entry(services, (name, RENDERS[name], None), store)
+        raw = cached.store.get(cached.key(f"view:{entry_name}", arguments))
+        assert raw is not None
         entry = pickle.loads(raw)
         rendered = RENDERS[name](plain, store)
         assert len(entry) == len(got) == len(rendered)
