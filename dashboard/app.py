@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from data.auth import Principal
 
 ASSETS = Path(__file__).parent / "assets"
+#: Loaded in place of Dash's @babel/polyfill (see :class:`ShiyuDash`); in ``ASSETS``.
+REGENERATOR_RUNTIME = "vendor/regenerator-runtime.js"
 #: Per-worker copy of recently used shared-cache entries (see data.cache.CachedRepository).
 NEAR_CACHE_BYTES = 64 * 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,47 @@ def code_fingerprint() -> str:
 #: worker's time (a district's: 0.5 against 3.5 ms); brotli for browsers without it; gzip for
 #: the older browser cores still found on government desktops.
 COMPRESS_ALGORITHMS = ["zstd", "br", "gzip"]
+
+
+class ShiyuDash(Dash):
+    """Dash whose page loads no @babel/polyfill, the first script Dash gives every page.
+
+    That polyfill is core-js 2. Every browser plotly.js 4 runs in (it uses optional chaining:
+    Chromium 80+, Firefox 74+) has everything it adds, but core-js 2 misjudges some natives
+    (its whitespace test still counts U+180E) and puts its own JavaScript in their place:
+    ``String.prototype.trim`` and its kin, ``parseInt`` and ``parseFloat``, which plotly.js
+    calls for every SVG attribute and label it sets; and it defines ``setImmediate``, which
+    React's scheduler then prefers to its own. Traced on a period change, that was ~40 ms of
+    the main thread plotly.js alone does not spend. What Dash's own bundles need of it, the
+    ``regeneratorRuntime`` their lazy-loaded components (the graphs, the dropdowns) call, comes
+    from :data:`REGENERATOR_RUNTIME` (regenerator-runtime 0.14.1, MIT), an asset of this app
+    that the wall screen's page names too.
+    """
+
+    def interpolate_index(
+        self,
+        metas: str = "",
+        title: str = "",
+        css: str = "",
+        config: str = "",
+        scripts: str = "",
+        app_entry: str = "",
+        favicon: str = "",
+        renderer: str = "",
+    ) -> str:
+        return super().interpolate_index(
+            metas=metas,
+            title=title,
+            css=css,
+            config=config,
+            scripts=_POLYFILL.sub("", scripts, count=1),
+            app_entry=app_entry,
+            favicon=favicon,
+            renderer=renderer,
+        )
+
+
+_POLYFILL = re.compile(r'<script src="[^"]*/deps/polyfill@[^"]*"></script>\s*')
 
 
 def _packaged_file(request: flask.Request) -> str:
@@ -170,7 +214,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         COMPRESS_ALGORITHM=COMPRESS_ALGORITHMS,
     )
     Compress(server)
-    app = Dash(
+    app = ShiyuDash(
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash documents a Flask app here
         title=settings.title,

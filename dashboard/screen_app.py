@@ -27,6 +27,7 @@ from pathlib import Path
 from dash import Dash
 
 from callbacks.services import Services
+from dashboard.app import REGENERATOR_RUNTIME, ShiyuDash
 from dashboard.settings import Settings
 
 __all__ = ["SCREEN_ASSETS", "SCREEN_PATH", "mount_screen", "screen_defaults"]
@@ -69,11 +70,12 @@ def mount_screen(main_app: Dash, settings: Settings, services: Services) -> Dash
     from layouts import screen as screen_layout
 
     defaults = screen_defaults(settings)
-    app = Dash(
+    app = ShiyuDash(
         __name__,
         server=main_app.server,
         url_base_pathname=SCREEN_PATH,
         assets_folder=str(SCREEN_ASSETS),
+        external_scripts=[main_app.get_asset_url(REGENERATOR_RUNTIME)],
         serve_locally=True,
         compress=False,  # the server's own Flask-Compress answers for both apps
         title=f"{settings.title} · 数据大屏",

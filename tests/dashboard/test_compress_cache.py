@@ -92,3 +92,22 @@ def test_prod011_a_worker_knows_the_pages_files_before_its_first_request(
             package, path = name.split("/", 1)
             # What serving the file checks first; raises DependencyException for an unknown one.
             validate_js_path(app.registered_paths, package, check_fingerprint(path)[0])
+
+
+def test_prod012_pages_load_the_regenerator_runtime_not_core_js(app) -> None:
+    """Dash's @babel/polyfill (core-js 2) puts slower JavaScript in place of natives plotly.js
+    calls all the time; the pages load regenerator-runtime alone, which Dash's bundles call
+    when they load a component lazily, before Dash's renderer starts."""
+    client = app.server.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    client.post("/login", data={"username": "demo", "password": "demo", "csrf_token": token[1]})
+    for prefix in ("/", screen_app.SCREEN_PATH):
+        scripts = re.findall(r'<script src="([^"]+)"', client.get(prefix).text)
+        assert scripts, prefix
+        assert not [s for s in scripts if "polyfill" in s], prefix
+        runtime = [i for i, s in enumerate(scripts) if "/regenerator-runtime.js" in s]
+        renderer = [i for i, s in enumerate(scripts) if "/dash_renderer." in s]
+        assert len(runtime) == 1 and renderer and runtime[0] < renderer[0], (prefix, scripts)
+        served = client.get(scripts[runtime[0]])
+        assert served.status_code == 200 and b"regeneratorRuntime" in served.data
