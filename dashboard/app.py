@@ -58,11 +58,11 @@ class ShiyuDash(Dash):
     (its whitespace test still counts U+180E) and puts its own JavaScript in their place:
     ``String.prototype.trim`` and its kin, ``parseInt`` and ``parseFloat``, which plotly.js
     calls for every SVG attribute and label it sets; and it defines ``setImmediate``, which
-    React's scheduler then prefers to its own. Traced on a period change, that was ~40 ms of
-    the main thread plotly.js alone does not spend. What Dash's own bundles need of it, the
-    ``regeneratorRuntime`` their lazy-loaded components (the graphs, the dropdowns) call, comes
-    from :data:`REGENERATOR_RUNTIME` (regenerator-runtime 0.14.1, MIT), an asset of this app
-    that the wall screen's page names too.
+    React's scheduler then prefers to its own. plotly.js alone drew the benchmark tour's views
+    in 1.12× the time with it loaded (``docs/performance.md``, round 21). What Dash's own
+    bundles need of it, the ``regeneratorRuntime`` their lazy-loaded components (the graphs,
+    the dropdowns) call, comes from :data:`REGENERATOR_RUNTIME` (regenerator-runtime 0.14.1,
+    MIT), an asset of this app that the wall screen's page names too.
     """
 
     def interpolate_index(
