@@ -13,6 +13,7 @@ import pytest
 from dash import Dash
 from dash._validate import validate_js_path
 from dash.fingerprint import check_fingerprint
+from flask.testing import FlaskClient
 
 from dashboard import screen_app
 from dashboard.app import create_app
@@ -28,6 +29,15 @@ def app(tiny_demo_url: str, tmp_path: Path):
     return create_app(
         Settings(instance_path=tmp_path / "instance", database_url=f"sqlite:///{target}")
     )
+
+
+def _signed_in(app: Dash) -> FlaskClient:
+    """A test client of ``app`` signed in as demo/demo, through the sign-in form."""
+    client = app.server.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    client.post("/login", data={"username": "demo", "password": "demo", "csrf_token": token[1]})
+    return client
 
 
 def test_prod008_plotly_js_is_compressed_once_and_revalidated_without_work(
@@ -73,10 +83,7 @@ def test_prod011_a_worker_knows_the_pages_files_before_its_first_request(
     target = tmp_path / "demo.sqlite"
     shutil.copy(tiny_demo_url.removeprefix("sqlite:///"), target)
     settings = Settings(instance_path=tmp_path / "instance", database_url=f"sqlite:///{target}")
-    rendering = create_app(settings).server.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', rendering.get("/login").text)
-    assert token
-    rendering.post("/login", data={"username": "demo", "password": "demo", "csrf_token": token[1]})
+    rendering = _signed_in(create_app(settings))
     screens: list[Dash] = []
     mount = screen_app.mount_screen
     monkeypatch.setattr(
@@ -98,10 +105,7 @@ def test_prod012_pages_load_the_regenerator_runtime_not_core_js(app) -> None:
     """Dash's @babel/polyfill (core-js 2) puts slower JavaScript in place of natives plotly.js
     calls all the time; the pages load regenerator-runtime alone, which Dash's bundles call
     when they load a component lazily, before Dash's renderer starts."""
-    client = app.server.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
-    assert token
-    client.post("/login", data={"username": "demo", "password": "demo", "csrf_token": token[1]})
+    client = _signed_in(app)
     for prefix in ("/", screen_app.SCREEN_PATH):
         scripts = re.findall(r'<script src="([^"]+)"', client.get(prefix).text)
         assert scripts, prefix
