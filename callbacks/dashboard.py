@@ -1,8 +1,9 @@
 """Callbacks of the leaders' dashboard.
 
 State lives in the URL query string (see :mod:`data.views`). Navigation happens in the
-browser: a click on the map or on the ranked chart writes the child's query into the URL
-(``assets/navigation.js``, from the ``DRILL`` relay the map part fills), links (ranking,
+browser: a click on the map or on the ranked chart moves the page to the child's query
+(``assets/navigation.js``, from the ``DRILL`` relay the map part fills; the address bar
+follows once the view is drawn), links (ranking,
 breadcrumb) and Back change it too, and every URL change is copied into the ``STATE`` store
 in the browser, which asks for the whole view at once (one callback, one request: its four
 parts are computed and remembered on their own; the same answer audits the view and sets the
@@ -701,8 +702,8 @@ def register(app: Dash, services: Services) -> None:
     control_outputs = [Output(cid, prop) for cid, prop in CONTROLS]
 
     # Navigation in the browser (assets/navigation.js): a click on the map or the ranked
-    # chart, or a control's choice, writes the URL and the STATE store, which asks for the
-    # view; every other URL change (a link, Back, navigate's answer, the page load) is
+    # chart, or a control's choice, writes the STATE store, which asks for the view, and the
+    # URL once the view is drawn; every other URL change (a link, Back, navigate's answer, the page load) is
     # followed there too, without a clientside callback on the URL (each callback costs the
     # interaction a cycle of the renderer). The answer's drill target, controls and PNG names
     # reach the page's scripts through layout.Relay components, not clientside callbacks.

@@ -4,17 +4,18 @@
  * followUrl, drillTarget and showControls are handlers of layout.Relay components, see
  * relay.js).
  *
- * Drill: a click on the map or on the ranked chart (customdata = the unit's code) writes the
- * child's query into the URL: "?unit=<code>&<rest>", where the dash-drill relay holds the
+ * Drill: a click on the map or on the ranked chart (customdata = the unit's code) moves the
+ * page to the child's query: "?unit=<code>&<rest>", where the dash-drill relay holds the
  * shown view's unit and the rest of its canonical query (callbacks.dashboard.drill_target),
- * so the URL is the one the server would have written. dcc.Location pushes a history entry.
+ * so the URL is the one the server would have written. The view is asked for at once; the
+ * address bar (dcc.Location, a history entry) follows once the view is drawn (moving).
  * It listens to plotly_click on the two graphs itself, inside plotly's click handler, rather
  * than through the graphs' clickData: each renderer cycle between the click and the request
  * waits for the map's next frame on a busy main thread (~50 ms a drill).
  *
  * choose: a person's choice of period, metric, focus stream, hotspots, map view or dates
  * leads to the URL that came with the shown view for that choice (callbacks.dashboard.
- * control_links), written here like a drill's; categories, which cannot be listed in
+ * control_links), followed here like a drill's; categories, which cannot be listed in
  * advance, are turned into a URL by the server (navigate). A choice made while a newer URL's
  * view is on its way waits for that view's links.
  *
@@ -66,6 +67,8 @@
   var EARLY_MS = 5000; // an early answer nobody asked for is dropped after this
   var DROPPED_FRAME_MS = 1000; // a map frame dropped at a drill is drawn after this at the latest
   var IDLE_MS = 300; // the controls show an answered view after this at the latest
+  var QUIET_MS = 1000; // the address bar shows an answered view after this at the latest
+  var LONG_IDLE_MS = 20; // an idle period this long has no frame to draw before it ends
 
   var sendFetch = window.fetch;
   var viewRequest = null; // {url, init, body}: the view callback's last request
@@ -102,14 +105,27 @@
       if (search !== null) {
         viewRequest = { url: url, init: init, body: body };
         var answer = early[search];
-        if (answer) {
-          delete early[search];
-          return answer;
-        }
+        if (answer) delete early[search];
+        else answer = sendFetch.apply(this, arguments);
+        // A view that will not be drawn (an error, a refusal, nothing to update) still
+        // moves the address bar.
+        answer.then(
+          function (response) {
+            if (!response.ok || response.status === 204) failed(search);
+          },
+          function () {
+            failed(search);
+          }
+        );
+        return answer;
       }
     }
     return sendFetch.apply(this, arguments);
   };
+
+  function failed(search) {
+    if (moving === search) writeUrl();
+  }
 
   function askEarly(search) {
     if (!viewRequest || early[search] || search === (viewSearch(viewRequest.body) || "")) return;
@@ -143,11 +159,30 @@
     return next === (search || "") ? null : next;
   }
 
+  // The URL a drill or a choice has moved the page to, until the address bar shows it: once
+  // its view is drawn (showControls, whenQuiet) or its request has failed. Written at the
+  // click, it (dcc.Location's update, history.pushState, the browser's bookkeeping of a
+  // history entry) cost the click's task ~10 ms of the page's main thread and as much of the
+  // browser's, on a two-core machine beside the worker computing the answer (A/B, round 24).
+  var moving = null;
+
+  function here() {
+    return moving !== null ? moving : window.location.search || "";
+  }
+
+  var written = null; // the URL last given to dcc.Location, until its history entry is made
+
+  function writeUrl() {
+    if (moving === null) return;
+    written = moving;
+    moving = null;
+    window.dash_clientside.set_props("dash-url", { search: written });
+  }
+
   function show(search) {
     askEarly(search);
-    var set = window.dash_clientside.set_props;
-    set("dash-url", { search: search });
-    set(VIEW_INPUT, { data: viewData(search) });
+    moving = search;
+    window.dash_clientside.set_props(VIEW_INPUT, { data: viewData(search) });
   }
 
   // The URLs the controls' choices lead to, as the last answer gave them (callbacks.dashboard.
@@ -156,8 +191,7 @@
   var pending = null;
 
   function choose(id, value) {
-    var current = window.location.search || "";
-    if (!links || links.search !== current) {
+    if (!links || links.search !== here()) {
       pending = [id, value]; // the links of the URL shown come with its view
       return;
     }
@@ -173,7 +207,7 @@
       id === "dash-dates"
         ? datesSearch(links.next[id], value)
         : (links.next[id] || {})[JSON.stringify(value)];
-    return typeof next === "string" && next !== (window.location.search || "") ? next : null;
+    return typeof next === "string" && next !== here() ? next : null;
   }
 
   // The URL of dates picked by a person, or null for the dates the pickers show anyway (the
@@ -237,7 +271,7 @@
         quiet(gd); // the map is made on the graph's first draw, and again if plotly rebuilds it
       });
       gd.on("plotly_click", function (click) {
-        var next = drillSearch(clickedCode(click), target, window.location.search);
+        var next = drillSearch(clickedCode(click), target, here());
         if (next === null) return;
         dropPendingFrame(gd);
         show(next);
@@ -257,7 +291,7 @@
   // The view a choice of `value` on the control `id` leads to, asked for now if its URL came
   // with the view shown.
   function askChoice(id, value) {
-    if (!links || links.search !== (window.location.search || "")) return;
+    if (!links || links.search !== here()) return;
     var next = linked(id, value);
     if (next) askEarly(next);
   }
@@ -304,7 +338,9 @@
   var categoriesWanted = false;
   function wantCategories(event) {
     var box = document.getElementById("dash-categories");
-    if (categoriesWanted || !box || !box.contains(event.target)) return;
+    if (!box || !box.contains(event.target)) return;
+    writeUrl(); // a category's choice is made a URL by the server (navigate) from this one
+    if (categoriesWanted) return;
     categoriesWanted = true;
     window.dash_clientside.set_props("dash-categories-wanted", { data: true });
   }
@@ -315,6 +351,12 @@
   // The page load: the dash-follow relay's handler, once the store is there to be set.
   function follow() {
     var current = window.location.search || "";
+    if (current === written) {
+      written = null; // the address bar has caught up with the view shown
+      return;
+    }
+    written = null;
+    moving = null; // a link or Back wins over a view on its way
     var state = shown(VIEW_INPUT, "data");
     if (state && state.search === current) return; // a drill's or a choice's own URL
     askEarly(current);
@@ -355,12 +397,12 @@
   shiyu.relays.showControls = function (answer) {
     if (!answer) return;
     var stale = keepDrawn(answer);
-    if (answer.search !== (window.location.search || "")) return;
+    if (answer.search !== here()) return;
     if (stale) window.dash_clientside.set_props(VIEW_INPUT, { data: viewData(answer.search) });
     links = { search: answer.search, next: answer.next || {} };
     if (pending) {
       choose(pending[0], pending[1]);
-      if (answer.search !== (window.location.search || "")) return;
+      if (answer.search !== here()) return;
     }
     var changed = {};
     var seen = {}; // what a control to be set showed when the answer came
@@ -385,8 +427,11 @@
     // The controls echo the view once the page is idle: setting one starts a cycle of Dash's
     // renderer (and, for the date pickers, their callback) that would otherwise run between
     // the charts' drawing and the map's. A control a person has changed since is left as is.
+    whenQuiet(function () {
+      if (answer.search === here()) writeUrl();
+    });
     whenIdle(function () {
-      if (answer.search !== (window.location.search || "")) return;
+      if (answer.search !== here()) return;
       Object.keys(changed).forEach(function (id) {
         var untouched = Object.keys(changed[id]).every(function (prop) {
           var key = id + "." + prop;
@@ -400,6 +445,22 @@
   function whenIdle(run) {
     if (window.requestIdleCallback) window.requestIdleCallback(run, { timeout: IDLE_MS });
     else setTimeout(run, 0);
+  }
+
+  // Once no frame is being drawn (an idle period longer than a frame: the map's and the
+  // charts' drawing is over), or after QUIET_MS at the latest.
+  function whenQuiet(run) {
+    if (!window.requestIdleCallback) return setTimeout(run, 0);
+    var until = Date.now() + QUIET_MS;
+    (function wait() {
+      window.requestIdleCallback(
+        function (deadline) {
+          if (deadline.timeRemaining() > LONG_IDLE_MS || Date.now() >= until) run();
+          else wait();
+        },
+        { timeout: Math.max(1, until - Date.now()) }
+      );
+    })();
   }
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.shiyuDashboard = Object.assign(

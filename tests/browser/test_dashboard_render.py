@@ -284,6 +284,64 @@ def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tin
     assert [b["inputs"][0]["value"]["search"] for b in bodies][3:] == chosen
 
 
+UPDATES = re.compile(r"/_dash-update-component(\?|$)")
+
+
+def test_dr013_the_address_bar_moves_once_the_view_is_drawn(dashboard_page, tiny_repo) -> None:
+    """A history entry costs the click ~10 ms of the page's main thread and as much of the
+    browser's, beside the answer's computing: the URL a choice or a drill leads to is written
+    once its view is drawn. A link followed meanwhile wins; a view that will not be drawn
+    moves the address bar anyway."""
+    recorder, base = dashboard_page
+    page = recorder.page
+    page.add_init_script(SENT)
+    district = tiny_repo.children(tiny_repo.root().code).iloc[0]
+    _open(recorder, base)
+    expect(_kpi(page, "dispute_received")).not_to_be_empty()
+    page.wait_for_timeout(500)
+    start = page.evaluate("() => window.location.search")
+    here = "() => window.location.search"
+    held: list = []
+    page.route(UPDATES, lambda route: held.append(route))
+
+    # The switch's view is on its way: the address bar still shows the view drawn.
+    sent = page.locator(f"#{Ids.HOTSPOT}").evaluate(CLICK)
+    assert len(sent) == 1 and "hot=1" in sent[0], sent
+    page.wait_for_timeout(300)
+    assert len(held) == 1 and page.evaluate(here) == start
+    held.pop().continue_()
+    expect(page.locator(f"#{Ids.MAP_NOTE}")).to_contain_text("热点分析")
+    expect(page).to_have_url(re.compile(r"hot=1"))
+    switched = page.evaluate(here)
+
+    # A link followed while the switch's view is on its way: its URL stays, and its view.
+    page.wait_for_timeout(500)
+    sent = page.locator(f"#{Ids.HOTSPOT}").evaluate(CLICK)
+    assert len(sent) == 1 and "hot=1" not in sent[0], sent
+    link = f"?unit={district['code']}"
+    assert page.evaluate(NAVIGATE, link) == [link]
+    page.wait_for_timeout(300)
+    assert len(held) == 2, [r.request.post_data[:80] for r in held]
+    for route in held:
+        route.continue_()
+    held.clear()
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).to_contain_text(district["name"])
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.wait_for_timeout(1500)  # longer than an answered view waits for the address bar
+    assert page.evaluate(here) == link
+    page.go_back()
+    expect(page).to_have_url(base + "/" + switched)
+
+    # An answer that updates nothing (as for a view the server would not draw).
+    page.unroute(UPDATES)
+    expect(page.locator(f"#{Ids.BREADCRUMB}")).not_to_contain_text(district["name"])
+    page.wait_for_timeout(500)
+    page.route(UPDATES, lambda route: route.fulfill(status=204))
+    page.locator(f"#{Ids.METRIC}").click()
+    page.get_by_role("option", name="信访件次", exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"metric=petition_received"))
+
+
 def test_dr010_nothing_on_the_page_fades(dashboard_page) -> None:
     """Without a GPU each frame of a fade is drawn in software beside the view being drawn:
     the dropdowns' chevrons, the buttons, the switch and plotly's modebar change at once."""
