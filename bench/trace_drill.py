@@ -232,8 +232,12 @@ def measure(
     since = page.evaluate("() => performance.now()")
     how = act()
     last = bi._wait_quiet(page, since)
-    if expect_url and not re.search(expect_url, page.url):
-        raise RuntimeError(f"page is at {page.url}, wanted {expect_url}")
+    if expect_url:
+        # The address bar follows the view once it is drawn (navigation.js, moving).
+        try:
+            page.wait_for_url(re.compile(expect_url), timeout=5_000)
+        except Exception as exc:  # noqa: BLE001 - Playwright's TimeoutError
+            raise RuntimeError(f"page is at {page.url}, wanted {expect_url}") from exc
     snap = page.evaluate(SNAPSHOT, since)
     t0 = (snap["clicks"][-1] if choice else snap["clicks"][0]) if snap["clicks"] else since
     snap.update(t0=t0, last=last, total=last - t0, how=how)

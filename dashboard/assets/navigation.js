@@ -44,9 +44,10 @@
  * holds up the page (the view's answer, the other charts) for tens of milliseconds.
  *
  * showControls: the view's answer says which control values show it (callbacks.dashboard.
- * controls_showing); the ones that differ are set once the page is idle (after the charts),
- * unless the URL has moved on meanwhile (a person chose something else while the view was
- * computed: the newer view sets them) or a person has changed that control since.
+ * controls_showing); the ones that differ are set once the view is drawn (no frame pending:
+ * after the map's last), with the address bar, unless the URL has moved on meanwhile (a
+ * person chose something else while the view was computed: the newer view sets them) or a
+ * person has changed that control since.
  *
  * What is drawn: every request for a view names the tags of the outputs the page shows (the
  * answers' "tags", callbacks.dashboard.show_view), and the server leaves an output whose tag
@@ -66,8 +67,7 @@
   var UPDATE = "_dash-update-component";
   var EARLY_MS = 5000; // an early answer nobody asked for is dropped after this
   var DROPPED_FRAME_MS = 1000; // a map frame dropped at a drill is drawn after this at the latest
-  var IDLE_MS = 300; // the controls show an answered view after this at the latest
-  var QUIET_MS = 1000; // the address bar shows an answered view after this at the latest
+  var QUIET_MS = 2000; // an answered view reaches the address bar and controls by then
   var LONG_IDLE_MS = 20; // an idle period this long has no frame to draw before it ends
 
   var sendFetch = window.fetch;
@@ -424,14 +424,13 @@
       });
       cats.options = options;
     }
-    // The controls echo the view once the page is idle: setting one starts a cycle of Dash's
-    // renderer (and, for the date pickers, their callback) that would otherwise run between
-    // the charts' drawing and the map's. A control a person has changed since is left as is.
+    // The address bar and the controls echo the view once it is drawn: setting a control
+    // starts a cycle of Dash's renderer (and, for the date pickers, their callback: 40-70 ms
+    // on a two-core machine) that would otherwise run between the map's frames. A control a
+    // person has changed since is left as is.
     whenQuiet(function () {
-      if (answer.search === here()) writeUrl();
-    });
-    whenIdle(function () {
       if (answer.search !== here()) return;
+      writeUrl();
       Object.keys(changed).forEach(function (id) {
         var untouched = Object.keys(changed[id]).every(function (prop) {
           var key = id + "." + prop;
@@ -441,11 +440,6 @@
       });
     });
   };
-
-  function whenIdle(run) {
-    if (window.requestIdleCallback) window.requestIdleCallback(run, { timeout: IDLE_MS });
-    else setTimeout(run, 0);
-  }
 
   // Once no frame is being drawn (an idle period longer than a frame: the map's and the
   // charts' drawing is over), or after QUIET_MS at the latest.
