@@ -228,7 +228,8 @@ NAVIGATE = """(search) => {
 }"""
 
 
-def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tiny_repo) -> None:
+def _open_counting(dashboard_page, tiny_repo):
+    """The page, with SENT installed and its load's callbacks done: (page, base, a district)."""
     recorder, base = dashboard_page
     page = recorder.page
     page.add_init_script(SENT)
@@ -236,6 +237,11 @@ def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tin
     _open(recorder, base)
     expect(_kpi(page, "dispute_received")).not_to_be_empty()
     page.wait_for_timeout(500)
+    return page, base, district
+
+
+def test_dr005_the_view_is_asked_for_at_the_input_event_once(dashboard_page, tiny_repo) -> None:
+    page, _base, district = _open_counting(dashboard_page, tiny_repo)
     # The map's labels do not fade in: while they faded, MapLibre redrew every frame.
     fade = f"() => document.querySelector('#{Ids.MAP} .js-plotly-plot')"
     fade += "._fullLayout.map._subplot.map._fadeDuration"
@@ -292,13 +298,7 @@ def test_dr013_the_address_bar_moves_once_the_view_is_drawn(dashboard_page, tiny
     browser's, beside the answer's computing: the URL a choice or a drill leads to is written
     once its view is drawn. A link followed meanwhile wins; a view that will not be drawn
     moves the address bar anyway."""
-    recorder, base = dashboard_page
-    page = recorder.page
-    page.add_init_script(SENT)
-    district = tiny_repo.children(tiny_repo.root().code).iloc[0]
-    _open(recorder, base)
-    expect(_kpi(page, "dispute_received")).not_to_be_empty()
-    page.wait_for_timeout(500)
+    page, base, district = _open_counting(dashboard_page, tiny_repo)
     start = page.evaluate("() => window.location.search")
     here = "() => window.location.search"
     held: list = []
