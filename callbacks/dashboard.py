@@ -3,13 +3,13 @@
 State lives in the URL query string (see :mod:`data.views`). Navigation happens in the
 browser: a click on the map or on the ranked chart moves the page to the child's query
 (``assets/navigation.js``, from the ``DRILL`` relay the map part fills; the address bar
-follows once the view is drawn), links (ranking,
-breadcrumb) and Back change it too, and every URL change is copied into the ``STATE`` store
-in the browser, which asks for the whole view at once (one callback, one request: its four
-parts are computed and remembered on their own; the same answer audits the view and sets the
-controls from the URL, :func:`show_view`, and carries the URL each control choice leads to,
-:func:`control_links`). :func:`navigate` turns a person's control change into a new query
-(Dash's ``dcc.Location`` pushes a history entry, so browser Back works).
+follows once the view is drawn), links (ranking, breadcrumb) and Back change it too, and
+every URL change is copied into the ``STATE`` store in the browser, which asks for the whole
+view at once (one callback, one request: its four parts are computed and remembered on their
+own; the same answer audits the view and sets the controls from the URL, :func:`show_view`,
+and carries the URL each control choice leads to, :func:`control_links`). :func:`navigate`
+turns a person's control change into a new query (Dash's ``dcc.Location`` pushes a history
+entry, so browser Back works).
 
 Every callback body is a module-level function taking ``services`` first, so tests call the
 logic directly; :func:`register` only wires them to the app.
@@ -703,10 +703,11 @@ def register(app: Dash, services: Services) -> None:
 
     # Navigation in the browser (assets/navigation.js): a click on the map or the ranked
     # chart, or a control's choice, writes the STATE store, which asks for the view, and the
-    # URL once the view is drawn; every other URL change (a link, Back, navigate's answer, the page load) is
-    # followed there too, without a clientside callback on the URL (each callback costs the
-    # interaction a cycle of the renderer). The answer's drill target, controls and PNG names
-    # reach the page's scripts through layout.Relay components, not clientside callbacks.
+    # URL once the view is drawn; every other URL change (a link, Back, navigate's answer,
+    # the page load) is followed there too, without a clientside callback on the URL (each
+    # callback costs the interaction a cycle of the renderer). The answer's drill target,
+    # controls and PNG names reach the page's scripts through layout.Relay components, not
+    # clientside callbacks.
     # A choice of period, metric, focus stream or dates follows the URL that came with the
     # view (navigation.js, choose: control_links), as the hotspots and map view do from their
     # change events (EVENT_CONTROLS); categories are asked of the server.

@@ -327,7 +327,7 @@ def test_dr013_the_address_bar_moves_once_the_view_is_drawn(dashboard_page, tiny
     held.clear()
     expect(page.locator(f"#{Ids.BREADCRUMB}")).to_contain_text(district["name"])
     page.wait_for_function(MAP_READY, timeout=30_000)
-    page.wait_for_timeout(1500)  # longer than an answered view waits for the address bar
+    page.wait_for_timeout(2500)  # longer than an answered view waits for the address bar
     assert page.evaluate(here) == link
     page.go_back()
     expect(page).to_have_url(base + "/" + switched)
