@@ -28,6 +28,7 @@ from callbacks.services import Services
 from data import audit
 from data.auth import Principal, ScopeRefused
 from data.disclosure import suppress_small
+from data.repository import UnknownUnit
 
 __all__ = [
     "ScopeRefused",
@@ -79,7 +80,7 @@ def authorize_unit(services: Services, requested_code: object) -> str:
     """
     who = principal(services)
     code = str(requested_code) if isinstance(requested_code, str | int) else ""
-    if code and services.repo.is_within(code, who.scope_code):
+    if code and _within(services, code, who.scope_code):
         return code
     audit.record(
         services.repo.engine,
@@ -92,6 +93,16 @@ def authorize_unit(services: Services, requested_code: object) -> str:
         dedupe_seconds=REFUSAL_DEDUPE_SECONDS,
     )
     raise ScopeRefused(code, who.username)
+
+
+def _within(services: Services, code: str, scope_code: str) -> bool:
+    """``code`` is ``scope_code`` or below it, read from the unit's lineage: the view asks for
+    the same lineage next (breadcrumb, titles), so the check costs no read of its own."""
+    try:
+        lineage = services.repo.lineage(code)
+    except UnknownUnit:
+        return False
+    return any(unit.code == scope_code for unit in lineage)
 
 
 def clamp_unit(services: Services, requested_code: object) -> str:

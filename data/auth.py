@@ -5,7 +5,9 @@ Who sees what
 Every account has a role and a jurisdiction (``scope_code``): the unit it may see, with
 everything below it. The web layer (:mod:`dashboard.security`) turns a signed-in session or a
 screen token into a :class:`Principal`; callbacks ask :mod:`callbacks.scope` whether the
-principal may see a unit, which in turn asks :meth:`data.repository.Repository.is_within`.
+principal may see a unit, which they answer from the unit's lineage
+(:meth:`data.repository.Repository.lineage`; the wall tour asks
+:meth:`~data.repository.Repository.is_within`).
 
 Passwords
 ---------
