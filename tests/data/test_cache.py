@@ -26,6 +26,7 @@ from data import db, schema
 from data.cache import (
     PART_LOCAL_METHODS,
     SINGLE_FLIGHT_WAIT_S,
+    WORKER_LOCAL_METHODS,
     CachedRepository,
     LocalStore,
     RedisStore,
@@ -361,27 +362,28 @@ def test_cache017_a_near_copy_answers_without_a_round_trip_and_follows_the_versi
     )
     other = CachedRepository(demo_copy, shared, prefix=prefix, clock=clock)
     code = worker.root().code
-    expected = Repository(demo_copy).children(code)
+    expected = Repository(demo_copy).children_features(code)
+    assert expected is not None
 
-    pd.testing.assert_frame_equal(worker.children(code), expected)  # miss: computed, stored
+    assert worker.children_features(code) == expected  # miss: computed, stored
     gets = shared.gets
     for _ in range(3):
-        pd.testing.assert_frame_equal(worker.children(code), expected)
+        assert worker.children_features(code) == expected
     assert shared.gets == gets  # answered by the near copy
-    other.children(code)
+    other.children_features(code)
     assert (other.hits, other.misses) == (1, 0)  # the shared store has it too
 
     gets = shared.gets
     clock.now += 6  # past near_ttl_s: read from the shared store again, and kept near
-    worker.children(code)
-    worker.children(code)
+    worker.children_features(code)
+    worker.children_features(code)
     assert shared.gets == gets + 1
 
     with demo_copy.begin() as conn:  # new data: the near copy is not answered either
         db.bump_data_version(conn)
     worker.forget_version()
     misses = worker.misses
-    worker.children(code)
+    worker.children_features(code)
     assert worker.misses == misses + 1
 
 
@@ -509,13 +511,13 @@ def test_cache020_a_part_stores_its_reads_with_its_entry_and_lock_release_in_one
     other = CachedRepository(demo_copy, shared, prefix=prefix)
     code = worker.root().code
     trips.calls.clear()
-    children_key = worker.key("children", (code,))
+    features_key = worker.key("children_features", (code,))
     seen_during: list[bytes | None] = []
 
     def part() -> int:
-        rows = len(worker.children(code))  # a cached read, not part-local
-        seen_during.append(shared.get(children_key))
-        return rows
+        features = worker.children_features(code)  # a shared read, not part-local
+        seen_during.append(shared.get(features_key))
+        return len(features["features"]) if features else 0
 
     first = worker.remember("map", ("city",), part)
 
@@ -523,8 +525,9 @@ def test_cache020_a_part_stores_its_reads_with_its_entry_and_lock_release_in_one
     # store the read, the entry and release the lock together.
     assert trips.calls == ["get_or_add_many", "get", "set_many"]
     assert seen_during == [None]  # held back until the part was done
-    assert first == len(Repository(demo_copy).children(code))
-    pd.testing.assert_frame_equal(other.children(code), Repository(demo_copy).children(code))
+    expected = Repository(demo_copy).children_features(code)
+    assert expected is not None and first == len(expected["features"]) > 0
+    assert other.children_features(code) == expected
     assert other.remember("map", ("city",), lambda: -1) == first  # another worker's hit
     view_key = worker.key("view:map", ("city",))
     assert shared.get(f"{view_key}:computing") is None
@@ -647,4 +650,61 @@ def test_cache023_a_worker_stores_its_own_parts_before_it_waits_for_anothers(
     assert header_stored.is_set()
     assert computed == ["trends"]
     assert b.waits == 1
+    _clear(shared, prefix)
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_cache024_a_workers_cheap_unit_reads_stay_in_its_near_store(
+    demo_copy: sa.Engine, kind: str
+) -> None:
+    shared = _shared_store(kind)
+    trips = Trips(shared)
+    prefix = f"shiyu-test-{uuid.uuid4().hex}"
+    clock = FakeClock()
+    worker = CachedRepository(
+        demo_copy, trips, prefix=prefix, clock=clock, near=LocalStore(clock=clock), near_ttl_s=5
+    )  # type: ignore[arg-type]
+    other = CachedRepository(demo_copy, shared, prefix=prefix, clock=clock)
+    plain = Repository(demo_copy)
+    root = plain.root().code
+    town = plain.children(plain.children(root)["code"].iloc[0])["code"].iloc[0]
+    reads: list[tuple[str, tuple[object, ...]]] = [
+        ("meta", ()),
+        ("root", ()),
+        ("unit", (town,)),
+        ("lineage", (town,)),
+        ("is_within", (town, root)),
+        ("children", (root,)),
+        ("unit_bounds", (town,)),
+        ("unit_data_span", (town,)),
+    ]
+    assert {name for name, _ in reads} == WORKER_LOCAL_METHODS
+
+    def answers(repo: Repository) -> list[object]:
+        out = [getattr(repo, name)(*args) for name, args in reads]
+        return [o.to_dict("list") if isinstance(o, pd.DataFrame) else o for o in out]
+
+    expected = answers(plain)
+    trips.calls.clear()
+    assert answers(worker) == expected
+    assert trips.calls == []  # not one round trip to the shared store
+    assert worker.misses == len(reads)
+    assert answers(worker) == expected
+    assert worker.misses == len(reads)  # the repeat came from the near store
+    assert all(shared.get(worker.key(name, args)) is None for name, args in reads)
+    assert answers(other) == expected  # so another worker reads them itself
+    assert other.misses == len(reads)
+
+    clock.now += 6  # past the near lifetime: read again
+    assert answers(worker) == expected
+    assert worker.misses == 2 * len(reads)
+    with demo_copy.begin() as conn:  # and after new data, within it
+        db.bump_data_version(conn)
+    worker.forget_version()
+    expected = answers(plain)  # meta names the new version
+    assert answers(worker) == expected
+    assert worker.misses == 3 * len(reads)
+    assert trips.calls == []
+    with pytest.raises(UnknownUnit):
+        worker.lineage("999999999999")
     _clear(shared, prefix)
