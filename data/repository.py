@@ -261,9 +261,8 @@ class Repository:
             .order_by(U.c.sort_key, U.c.code)
         )
         with self._connect() as conn:
-            return pd.DataFrame(
-                conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys())
-            )
+            rows = conn.execute(query).all()
+        return _rows_frame(rows, list(query.selected_columns.keys()))
 
     def units_at_level(self, level: str, within: str | None = None) -> pd.DataFrame:
         c = schema.unit_closure
@@ -275,10 +274,8 @@ class Repository:
                 c.c.ancestor_code == within
             )
         with self._connect() as conn:
-            return pd.DataFrame(
-                conn.execute(query.order_by(U.c.code)).mappings().all(),
-                columns=["code", "name", "parent_code", "population"],
-            )
+            rows = conn.execute(query.order_by(U.c.code)).all()
+        return _rows_frame(rows, ["code", "name", "parent_code", "population"])
 
     def children_features(self, code: str) -> dict | None:
         """GeoJSON FeatureCollection of the children's display polygons (WGS-84).
@@ -424,7 +421,7 @@ class Repository:
         params = {"code": code, "stream": stream, "s0": start, "e0": end}
         with self._connect() as conn:
             found = conn.execute(_case_statement(by, True, filtered=False), params).all()
-        frame = pd.DataFrame(found, columns=[by, *m])
+        frame = _rows_frame(found, [by, *m])
         return frame.sort_values("received", ascending=False, ignore_index=True)
 
     def categories(self, stream: str | None = None) -> pd.DataFrame:
@@ -507,7 +504,7 @@ class Repository:
             for domain in RISK_DOMAINS
             for level in RiskLevel
         ]
-        return pd.DataFrame(rows, columns=["domain", "level", "new", "closed", "open_end"])
+        return _rows_frame(rows, ["domain", "level", "new", "closed", "open_end"])
 
     def hotspot_cells(
         self, code: str, start: dt.date, end: dt.date, streams: Sequence[str] | None = None
@@ -695,18 +692,27 @@ _RISK_OPEN = (
 )
 
 
-def _sums_block(n: int, width: int, at: list[int], sums: list[Any]) -> np.ndarray:
-    """``n`` × ``width`` zeros with the rows ``at`` set to ``sums`` (SQL SUMs: None over no
-    rows, Decimal on some servers)."""
-    block = np.zeros((n, width))
-    if at:
-        block[at] = _floats(sums)
-    return block
-
-
 def _floats(sums: list[Any]) -> np.ndarray:
     """Rows of SQL SUMs as floats, None (a SUM over no rows) as 0, in one conversion."""
     return np.nan_to_num(np.array(sums, dtype=float), nan=0.0)
+
+
+_STREAM_VALUES = tuple(stream.value for stream in Stream)
+_RISK_LEVEL_VALUES = tuple(level.value for level in RiskLevel)
+_RISK_PARTS = ("new", "closed", "open_end")
+
+
+@functools.cache
+def _totals_columns(cases: bool, patrols: bool, risks: bool) -> pd.Index:
+    """The columns of a totals frame with those groups read (``population`` last)."""
+    names: list[str] = []
+    if cases:
+        names += [f"{s}.{m}" for s in _STREAM_VALUES for m in schema.CASE_MEASURES]
+    if patrols:
+        names += [f"patrol.{m}" for m in schema.PATROL_MEASURES]
+    if risks:
+        names += [f"risk.{lv}.{part}" for lv in _RISK_LEVEL_VALUES for part in _RISK_PARTS]
+    return pd.Index([*names, "population"])
 
 
 def _totals_frame(
@@ -718,42 +724,57 @@ def _totals_frame(
     """The frame of :meth:`Repository.totals` from the rows of its four reads (cases, patrols,
     risk flows, risks open at the end; None for one not made), span column removed.
 
-    Assembled in NumPy and turned into a frame once: building ~60 columns one by one
-    (reindex, fillna, astype each) cost more than the queries themselves.
+    The sums are written into one preallocated block that becomes the frame as it is: ~60
+    columns built one by one, or stacked, cost more than the queries themselves.
     """
     cases, patrols, flows, opens = rows
+    risks = flows is not None and opens is not None
+    columns = _totals_columns(cases is not None, patrols is not None, risks)
     row_of = {code: i for i, code in enumerate(codes)}
-    n = len(codes)
-    case_m, patrol_m = list(schema.CASE_MEASURES), list(schema.PATROL_MEASURES)
-    columns: dict[str, np.ndarray] = {}
+    block = np.zeros((len(codes), len(columns)))
+    offset = 0
     if cases is not None:
-        for stream in Stream:
-            mine = [row for row in cases if row[1] == stream.value and row[0] in row_of]
-            block = _sums_block(n, len(case_m), [row_of[r[0]] for r in mine], [r[2:] for r in mine])
-            for j, m in enumerate(case_m):
-                columns[f"{stream.value}.{m}"] = block[:, j]
+        width = len(schema.CASE_MEASURES)
+        stream_at = {stream: k * width for k, stream in enumerate(_STREAM_VALUES)}
+        mine = [row for row in cases if row[0] in row_of and row[1] in stream_at]
+        if mine:
+            at_rows = np.array([row_of[row[0]] for row in mine])[:, None]
+            at_columns = np.array([stream_at[row[1]] for row in mine])[:, None] + np.arange(width)
+            block[at_rows, at_columns] = _floats([row[2:] for row in mine])
+        offset += len(_STREAM_VALUES) * width
     if patrols is not None:
+        width = len(schema.PATROL_MEASURES)
         mine = [row for row in patrols if row[0] in row_of]
-        block = _sums_block(n, len(patrol_m), [row_of[r[0]] for r in mine], [r[1:] for r in mine])
-        for j, m in enumerate(patrol_m):
-            columns[f"patrol.{m}"] = block[:, j]
+        if mine:
+            block[[row_of[row[0]] for row in mine], offset : offset + width] = _floats(
+                [row[1:] for row in mine]
+            )
+        offset += width
     if flows is not None and opens is not None:
-        for level in RiskLevel:
-            new, closed, open_end = np.zeros(n), np.zeros(n), np.zeros(n)
-            for code, lv, n_new, n_closed in flows:
-                if lv == level.value and code in row_of:
-                    new[row_of[code]] = _number(n_new)
-                    closed[row_of[code]] = _number(n_closed)
-            for code, lv, n_open in opens:
-                if lv == level.value and code in row_of:
-                    open_end[row_of[code]] = _number(n_open)
-            columns[f"risk.{level.value}.new"] = new
-            columns[f"risk.{level.value}.closed"] = closed
-            columns[f"risk.{level.value}.open_end"] = open_end
-    columns["population"] = population
-    # One 2-D block: a frame built from ~60 separate arrays is consolidated column by column
-    # (~2 ms, on every view of every unit).
-    return pd.DataFrame(np.column_stack(list(columns.values())), index=index, columns=list(columns))
+        level_at = {lv: offset + k * len(_RISK_PARTS) for k, lv in enumerate(_RISK_LEVEL_VALUES)}
+        for code, lv, n_new, n_closed in flows:
+            if lv in level_at and code in row_of:
+                block[row_of[code], level_at[lv]] = _number(n_new)
+                block[row_of[code], level_at[lv] + 1] = _number(n_closed)
+        for code, lv, n_open in opens:
+            if lv in level_at and code in row_of:
+                block[row_of[code], level_at[lv] + 2] = _number(n_open)
+    block[:, -1] = population
+    return pd.DataFrame(block, index=index, columns=columns, copy=False)
+
+
+def _rows_frame(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """Result rows as a frame, built column by column.
+
+    Equal to ``pd.DataFrame(rows, columns=columns)``, which first makes the rows one 2-D
+    object array and infers every column from it again: several times slower for the few
+    hundred rows of a unit's children, read on every view.
+    """
+    if not rows:
+        return pd.DataFrame(list(rows), columns=list(columns))
+    return pd.DataFrame(
+        {name: list(values) for name, values in zip(columns, zip(*rows, strict=True), strict=True)}
+    )
 
 
 def _daily_frame(

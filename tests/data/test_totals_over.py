@@ -173,11 +173,60 @@ def test_totals_over_has_one_statement_text_for_any_number_of_units(facts_db: sa
         assert texts[0] != texts[2]
 
 
-def test_sums_block_reads_none_and_decimal_sums_as_floats() -> None:
+def test_totals_frame_reads_none_and_decimal_sums_as_floats() -> None:
     from decimal import Decimal
 
-    from data.repository import _sums_block
+    from data.repository import _totals_frame
 
-    block = _sums_block(3, 2, [2, 0], [(Decimal("1.5"), None), (4, 2)])
-    assert block.tolist() == [[4.0, 2.0], [0.0, 0.0], [1.5, 0.0]]
-    assert _sums_block(2, 3, [], []).tolist() == [[0.0] * 3] * 2
+    codes = ["a", "b", "c"]
+    measures = list(schema.CASE_MEASURES)
+    first, width = measures[0], len(measures)
+    cases = [
+        ("c", "dispute", Decimal("1.5"), *([None] * (width - 1))),
+        ("a", "petition", *range(width)),
+        ("elsewhere", "dispute", *([9] * width)),  # not asked for: ignored
+    ]
+    patrols = [("b", *([Decimal(2)] * len(schema.PATROL_MEASURES)))]
+    flows = [("a", "red", 3, None), ("b", "orange", Decimal(1), 4)]
+    opens = [("c", "red", 7)]
+    population = np.array([10.0, np.nan, 30.0])
+
+    frame = _totals_frame(
+        codes, pd.Index(codes, name="code"), [cases, patrols, flows, opens], population
+    )
+
+    assert frame.shape == (3, 3 * width + len(schema.PATROL_MEASURES) + 12 + 1)
+    assert (frame.dtypes == "float64").all()
+    assert frame.at["c", f"dispute.{first}"] == 1.5
+    assert frame.loc["c", [f"dispute.{m}" for m in measures[1:]]].eq(0).all()
+    assert frame.loc["a", [f"petition.{m}" for m in measures]].tolist() == list(range(width))
+    assert frame.filter(like="dispute.").loc[["a", "b"]].eq(0).all().all()
+    assert frame.filter(like="patrol.").loc["b"].eq(2).all()
+    assert frame.filter(like="patrol.").loc[["a", "c"]].eq(0).all().all()
+    assert (frame.at["a", "risk.red.new"], frame.at["a", "risk.red.closed"]) == (3, 0)
+    assert (frame.at["b", "risk.orange.new"], frame.at["b", "risk.orange.closed"]) == (1, 4)
+    assert frame.at["c", "risk.red.open_end"] == 7
+    assert frame.filter(like="risk.").to_numpy().sum() == 3 + 1 + 4 + 7
+    np.testing.assert_array_equal(frame["population"], population)
+    only_cases = _totals_frame(codes, pd.Index(codes), [cases, None, None, None], population)
+    assert not any(c.startswith(("patrol.", "risk.")) for c in only_cases.columns)
+    pd.testing.assert_frame_equal(only_cases, frame[only_cases.columns], check_names=False)
+
+
+def test_rows_frame_is_the_row_wise_frame() -> None:
+    from decimal import Decimal
+
+    from data.repository import _rows_frame
+
+    columns = ["code", "name", "population", "lon", "has_geometry", "note"]
+    rows = [
+        ("350902", "蕉城区", 430000, 119.52, True, None),
+        ("350981", "福安市", None, None, False, "无人口"),
+        ("350982", "福鼎市", 590000, 120.2, True, Decimal("1.5")),
+    ]
+    for sample in (rows, rows[:1], []):
+        pd.testing.assert_frame_equal(
+            _rows_frame(sample, columns), pd.DataFrame(sample, columns=columns)
+        )
+    with pytest.raises(ValueError):
+        _rows_frame(rows, columns[:-1])  # a column missing: refused, not shifted
