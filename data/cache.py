@@ -87,11 +87,12 @@ PART_LOCAL_METHODS: frozenset[str] = frozenset(
     {"case_series", "case_breakdown", "patrol_series", "patrol_totals_over", "risk_matrix"}
 )
 
-#: Small reads every view repeats (the unit, its lineage, the scope check, the data span,
-#: the drill targets). With a shared store in front of the database these stay in the
-#: worker's near store only: asking Redis for one costs a round trip (0.3–0.6 ms measured on
-#: the benchmark machine, miss or hit), as much as the indexed read itself, and a first visit
-#: made seven of them. Each worker reads them once per data version and near lifetime.
+#: Small reads every view repeats (the unit, its lineage, the data span, the drill targets).
+#: In front of an embedded database (SQLite) these stay in the worker's near store only:
+#: asking Redis for one costs a round trip (0.3–0.6 ms on the benchmark machine, miss or hit),
+#: more than SQLite's indexed read, and a first visit made seven of them. A database server
+#: needs a round trip of its own and more (1–1.5 ms each on PostgreSQL), so there one worker's
+#: read still serves the others from the shared store.
 WORKER_LOCAL_METHODS: frozenset[str] = frozenset(
     {
         "meta",
@@ -423,9 +424,11 @@ class CachedRepository(Repository):
         A small store inside this process in front of a shared one: entries this worker read
         or computed are answered without a round trip (the unit tree, the polygons, the view
         parts a leader comes back to). Same keys, so a new data version misses it too; an
-        entry stays there at most ``near_ttl_s`` seconds. The small reads of
-        :data:`WORKER_LOCAL_METHODS` are kept there only.
+        entry stays there at most ``near_ttl_s`` seconds.
     near_ttl_s : float
+    local_reads : bool, optional
+        Keep the reads of :data:`WORKER_LOCAL_METHODS` in ``near`` only (default: when the
+        database is SQLite). Without ``near`` they are shared like the others.
     clock : callable
         Seconds, monotonic.
 
@@ -446,10 +449,15 @@ class CachedRepository(Repository):
         clock: Callable[[], float] = time.monotonic,
         near: CacheStore | None = None,
         near_ttl_s: float = 30.0,
+        local_reads: bool | None = None,
     ) -> None:
         super().__init__(engine)
         self.store: CacheStore = store if store is not None else LocalStore(clock=clock)
         self.near = near
+        if local_reads is None:
+            local_reads = engine.dialect.name == "sqlite"
+        #: Where the reads of WORKER_LOCAL_METHODS stay, when they stay in this worker.
+        self.local_store: CacheStore | None = near if local_reads else None
         self.near_ttl_s = min(near_ttl_s, ttl_s)
         self.ttl_s = ttl_s
         self.version_ttl_s = version_ttl_s
@@ -727,8 +735,8 @@ def _cached_method(name: str) -> Callable[..., Any]:
         except TypeError:  # an argument we cannot key on: ask the database
             return base(self, *args, **kwargs)
         compute = functools.partial(base, self, *args, **kwargs)
-        if worker_local and self.near is not None:
-            return self._near_call(self.near, name, arguments, compute)
+        if worker_local and self.local_store is not None:
+            return self._near_call(self.local_store, name, arguments, compute)
         return self._cached_call(name, arguments, compute)
 
     return method

@@ -707,4 +707,13 @@ def test_cache024_a_workers_cheap_unit_reads_stay_in_its_near_store(
     assert trips.calls == []
     with pytest.raises(UnknownUnit):
         worker.lineage("999999999999")
+
+    # In front of a database server one worker's read serves the others (the default there).
+    sharing = CachedRepository(
+        demo_copy, shared, prefix=prefix, near=LocalStore(), local_reads=False
+    )
+    sharing.lineage(town)
+    assert shared.get(sharing.key("lineage", (town,))) is not None
+    server = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none")
+    assert CachedRepository(server, shared, near=LocalStore()).local_store is None
     _clear(shared, prefix)
