@@ -466,10 +466,13 @@ class CachedRepository(Repository):
         self._clock = clock
         self._version: tuple[float, str] | None = None
         self._version_lock = threading.Lock()
-        #: Per-process counters, for the benchmark and the logs (``waits``: answers another
-        #: worker computed while this one waited, see :meth:`remember`).
+        #: Per-process counters, for the benchmark and the logs (``misses``: entries this
+        #: worker computed that others could share; ``own_reads``: reads it made and kept for
+        #: itself only, see ``local_reads``; ``waits``: answers another worker computed while
+        #: this one waited, see :meth:`remember`).
         self.hits = 0
         self.misses = 0
+        self.own_reads = 0
         self.waits = 0
 
     @classmethod
@@ -635,7 +638,7 @@ class CachedRepository(Repository):
             value = self._unpickled(raw)
             if value is not _MISSING:
                 return value
-        self.misses += 1
+        self.own_reads += 1
         value = compute()
         near.set(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), self.near_ttl_s)
         return value

@@ -71,6 +71,8 @@ def test_warm001_leaders_first_views_are_answered_from_the_cache_computing_nothi
     for code in districts:
         search = f"?unit={code}" + (f"&{drill['rest']}" if drill["rest"] else "")
         answers.append(cb.render_view(services, search))
+    # No view or shared read computed (on SQLite the worker reads the units it shows itself,
+    # its `own_reads`: cheaper there than asking Redis).
     assert _misses(services) == 0
     assert isinstance(services.repo, CachedRepository) and services.repo.hits > 0
     # … and the same answers as a server with no cache at all.
