@@ -767,8 +767,8 @@ def _rows_frame(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> pd.Dat
     """Result rows as a frame, built column by column.
 
     Equal to ``pd.DataFrame(rows, columns=columns)``, which first makes the rows one 2-D
-    object array and infers every column from it again: several times slower for the few
-    hundred rows of a unit's children, read on every view.
+    object array and infers every column from it again: slower for the tens to hundreds of
+    rows of a unit's children, read on every view.
     """
     if not rows:
         return pd.DataFrame(list(rows), columns=list(columns))
