@@ -633,11 +633,9 @@ class CachedRepository(Repository):
     ) -> Any:
         """A :data:`WORKER_LOCAL_METHODS` read: answered and kept in ``near`` only."""
         key = self.key(method, arguments)
-        raw = near.get(key)
-        if raw is not None:
-            value = self._unpickled(raw)
-            if value is not _MISSING:
-                return value
+        value = self._lookup_near(key)
+        if value is not _MISSING:
+            return value
         self.own_reads += 1
         value = compute()
         near.set(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), self.near_ttl_s)
