@@ -535,8 +535,7 @@ def render_map(services: Services, store: Source) -> tuple[Any, ...]:
 def render_trends(services: Services, store: Source) -> tuple[Any, ...]:
     """Dispute and petition trends with last year and anomalies; the category breakdown."""
     state = _state(services, store)
-    disputes = views.trend(services.repo, state, "dispute")
-    petitions = views.trend(services.repo, state, "petition")
+    disputes, petitions = views.trends(services.repo, state, ["dispute", "petition"])
     parts = views.breakdown(services.repo, state)
     n_anomalies = disputes.anomaly_count + petitions.anomaly_count
     stream_label = views.STREAM_CHOICES[state.stream]

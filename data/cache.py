@@ -69,7 +69,7 @@ CACHED_METHODS: tuple[str, ...] = (
     "children_features",
     "unit_bounds",
     "totals_over",  # totals() reads through it
-    "case_series",
+    "case_series_each",  # and case_series()
     "case_breakdown",
     "categories",
     "patrol_series",
@@ -84,7 +84,7 @@ CACHED_METHODS: tuple[str, ...] = (
 #: first visit a miss, a pickled frame and a store per read (~0.7 ms each). Read anywhere
 #: else (the wall screen, briefings) they are cached like the other reads.
 PART_LOCAL_METHODS: frozenset[str] = frozenset(
-    {"case_series", "case_breakdown", "patrol_series", "patrol_totals_over", "risk_matrix"}
+    {"case_series_each", "case_breakdown", "patrol_series", "patrol_totals_over", "risk_matrix"}
 )
 
 #: Small reads every view repeats (the unit, its lineage, the data span, the drill targets).

@@ -343,8 +343,9 @@ class Repository:
     ) -> list[pd.DataFrame]:
         """:meth:`totals` for each ``(start, end)`` of ``spans``, in that order.
 
-        One statement per roll-up table for all the spans (a ``UNION ALL`` of one range read
-        each), so a view's period, 环比 and 同比 cost five round trips, not fifteen.
+        One statement for all the roll-up tables, all the spans and the population (a
+        ``UNION ALL`` of one read each, :func:`_totals_statement`): a view's KPIs over its
+        period, 环比 and 同比 cost one round trip, not fifteen.
 
         ``facts`` (a subset of :data:`FACTS`: ``"case"``, ``"patrol"``, ``"risk"``) reads only
         those roll-ups; the other groups' columns are left out. A map shows one metric for
@@ -363,17 +364,27 @@ class Repository:
         params: dict[str, Any] = {"codes": codes, **_span_params(unique)}
         if categories:
             params["cats"] = list(categories)
-        statements = _totals_statements(len(unique), bool(categories))
-        tables = [t for t, fact in enumerate(_TOTALS_FACTS) if fact in wanted]
+        tables = tuple(t for t, fact in enumerate(_TOTALS_FACTS) if fact in wanted)
+        statement = _totals_statement(len(unique), bool(categories), tables)
+        # On SQLite every branch binds each code again (an expanded IN): the codes go in
+        # batches that keep a statement under SQLite's limit of bound values.
+        per_batch = len(codes)
+        if self.engine.dialect.name != "postgresql":
+            per_batch = max(1, _MAX_BOUND // (len(unique) * len(tables) + 1))
+        rows: list[Any] = []
         with self._connect() as conn:
-            rows = {t: conn.execute(statements[t], params).all() for t in tables}
-            pops = dict(conn.execute(_POPULATION, {"codes": codes}).all())
+            for at in range(0, len(codes), per_batch):
+                params["codes"] = codes[at : at + per_batch]
+                rows += conn.execute(statement, params).all()
         by_span: list[list[list[Any] | None]] = [
-            [[] if t in rows else None for t in range(len(_TOTALS_FACTS))] for _ in unique
+            [[] if t in tables else None for t in range(len(_TOTALS_FACTS))] for _ in unique
         ]
-        for table, found in rows.items():
-            for row in found:
-                by_span[row[0]][table].append(row[1:])  # type: ignore[union-attr]
+        pops: dict[str, Any] = {}
+        for read, span, code, key, *sums in rows:
+            if read == _POPULATION_READ:
+                pops[code] = sums[0]
+            else:
+                by_span[span][read].append(_TOTALS_ROW[read](code, key, sums))  # type: ignore[union-attr]
         population = np.array([np.nan if pops.get(c) is None else float(pops[c]) for c in codes])
         frames = {
             span: _totals_frame(codes, index, by_span[i], population)
@@ -399,12 +410,32 @@ class Repository:
         ``categories`` narrows the sums to those categories (read from ``case_rollup``); without
         it they are read from ``case_stream_rollup``.
         """
-        params: dict[str, Any] = {"code": code, "stream": stream, "s0": start, "e0": end}
-        if categories:
-            params["cats"] = list(categories)
+        return self.case_series_each(code, start, end, [(stream, categories)])[0]
+
+    def case_series_each(
+        self,
+        code: str,
+        start: dt.date,
+        end: dt.date,
+        series: Sequence[tuple[str, Sequence[str] | None]],
+    ) -> list[pd.DataFrame]:
+        """:meth:`case_series` for each ``(stream, categories)`` of ``series``, in that order,
+        read in one statement (a view's two trends: one round trip, not two)."""
+        if not series:
+            return []
+        params: dict[str, Any] = {"code": code, "s0": start, "e0": end}
+        for k, (stream, categories) in enumerate(series):
+            params[f"stream{k}"] = stream
+            if categories:
+                params[f"cats{k}"] = list(categories)
+        statement = _case_series_statement(tuple(bool(cats) for _, cats in series))
         with self._connect() as conn:
-            rows = conn.execute(_case_statement("day", bool(categories)), params).all()
-        return _daily_frame(rows, start, end, list(schema.CASE_MEASURES))
+            rows = conn.execute(statement, params).all()
+        measures = list(schema.CASE_MEASURES)
+        mine: list[list[Any]] = [[] for _ in series]
+        for row in rows:
+            mine[row[0]].append(row[1:])
+        return [_daily_frame(each, start, end, measures) for each in mine]
 
     def case_breakdown(
         self,
@@ -420,7 +451,7 @@ class Repository:
         m = list(schema.CASE_MEASURES)
         params = {"code": code, "stream": stream, "s0": start, "e0": end}
         with self._connect() as conn:
-            found = conn.execute(_case_statement(by, True, filtered=False), params).all()
+            found = conn.execute(_breakdown_statement(by), params).all()
         frame = _rows_frame(found, [by, *m])
         return frame.sort_values("received", ascending=False, ignore_index=True)
 
@@ -488,8 +519,9 @@ class Repository:
         """
         params = {"code": code, "s0": start, "e0": end}
         with self._connect() as conn:
-            flow = {(d, lv): (n, c) for d, lv, n, c in conn.execute(_RISK_FLOWS, params).all()}
-            open_end = {(d, lv): n for d, lv, n in conn.execute(_RISK_OPEN, params).all()}
+            found = conn.execute(_RISK_MATRIX, params).all()
+        flow = {(d, lv): (n, c) for is_open, d, lv, n, c in found if not is_open}
+        open_end = {(d, lv): n for is_open, d, lv, n, _ in found if is_open}
         from data.levels import RISK_DOMAINS
 
         # Twenty rows assembled in Python: indexing frames for them cost more than the queries.
@@ -564,9 +596,6 @@ def _one_of_any(element: _OneOf, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(element.column == sa.any_(array), **kw))
 
 
-_POPULATION = sa.select(U.c.code, U.c.population).where(_OneOf(U.c.code, "codes"))
-
-
 def _span_params(spans: Sequence[tuple[dt.date, dt.date]]) -> dict[str, dt.date]:
     """Bound values of :func:`_in_span` for each span, by position."""
     out: dict[str, dt.date] = {}
@@ -587,71 +616,101 @@ def _per_span(n: int, build: Any) -> sa.Select[Any] | sa.CompoundSelect:
 
 #: The fact groups :meth:`Repository.totals_over` can read (``facts``).
 FACTS = ("case", "patrol", "risk")
-#: The group each of :func:`_totals_statements`' four reads belongs to.
+#: The group each of :func:`_totals_statement`'s four reads belongs to.
 _TOTALS_FACTS = ("case", "patrol", "risk", "risk")
 
 
-@functools.cache
-def _totals_statements(n_spans: int, narrowed: bool) -> tuple[sa.Executable, ...]:
-    """The four reads of :meth:`Repository.totals_over` for ``n_spans`` spans, built once.
+#: The read of :func:`_totals_statement` that answers the units' population.
+_POPULATION_READ = len(_TOTALS_FACTS)
+#: SQLite binds at most 32,766 values in one statement (since 3.32; 999 before): a margin.
+_MAX_BOUND = 30_000
+#: A row of :func:`_totals_statement` (code, key, padded sums) as :func:`_totals_frame` takes
+#: it, per read: cases (code, stream, sums), patrols (code, sums), risk flows (code, level,
+#: new, closed), risks open (code, level, open_end).
+_TOTALS_ROW: tuple[Any, ...] = (
+    lambda code, key, sums: (code, key, *sums[: len(schema.CASE_MEASURES)]),
+    lambda code, key, sums: (code, *sums[: len(schema.PATROL_MEASURES)]),
+    lambda code, key, sums: (code, key, sums[0], sums[1]),
+    lambda code, key, sums: (code, key, sums[0]),
+)
 
-    Bound: ``codes``, ``s<i>``/``e<i>`` per span and, when ``narrowed``, ``cats``. Building
-    them (about seventy SUMs for three spans) cost several times more than running them for
-    a grid.
+
+@functools.cache
+def _totals_statement(n_spans: int, narrowed: bool, reads: tuple[int, ...]) -> sa.Executable:
+    """:meth:`Repository.totals_over`'s reads as one statement, built once: for each of
+    ``reads`` (positions in :data:`_TOTALS_FACTS`) and each of ``n_spans`` spans a branch,
+    and the units' population, as one ``UNION ALL``.
+
+    Every row is (read, span, unit, key, sums …): the key is the stream, the risk level or
+    NULL, the sums are padded with NULLs to the widest read's. Bound: ``codes``,
+    ``s<i>``/``e<i>`` per span and, when ``narrowed``, ``cats``. Building it (about seventy
+    SUMs for three spans) cost several times more than running it for a grid.
     """
     cr = _case_source(["narrowed"] if narrowed else None)
     pr, rr = schema.patrol_rollup, schema.risk_rollup
     case_m, patrol_m = list(schema.CASE_MEASURES), list(schema.PATROL_MEASURES)
+    widths = (len(case_m), len(patrol_m), 2, 1)
+    width = max((widths[r] for r in reads), default=1)
 
-    def cases(span: Any, i: int) -> sa.Select[Any]:
+    def branch(read: int, i: int, unit: Any, key: Any, sums: list[Any]) -> sa.Select[Any]:
+        # Constants rendered in the SQL, not bound: one statement text whatever the values.
+        tag = sa.literal_column(str(read), sa.Integer).label("read")
+        span = sa.literal_column(str(i), sa.Integer).label("span")
+        values = [*sums, *[sa.null()] * (width - len(sums))]
+        return sa.select(
+            tag,
+            span,
+            unit.label("code"),
+            key.label("key"),
+            *[value.label(f"v{k}") for k, value in enumerate(values)],
+        )
+
+    def cases(i: int) -> sa.Select[Any]:
+        sums = [sa.func.sum(cr.c[m]) for m in case_m]
         q = (
-            sa.select(
-                span, cr.c.unit_code, cr.c.stream, *[sa.func.sum(cr.c[m]).label(m) for m in case_m]
-            )
+            branch(0, i, cr.c.unit_code, cr.c.stream, sums)
             .where(_OneOf(cr.c.unit_code, "codes"), _in_span(cr.c.day, i))
             .group_by(cr.c.unit_code, cr.c.stream)
         )
         return q.where(_OneOf(cr.c.category, "cats")) if narrowed else q
 
-    def patrols(span: Any, i: int) -> sa.Select[Any]:
+    def patrols(i: int) -> sa.Select[Any]:
+        sums = [sa.func.sum(pr.c[m]) for m in patrol_m]
         return (
-            sa.select(span, pr.c.unit_code, *[sa.func.sum(pr.c[m]).label(m) for m in patrol_m])
+            branch(1, i, pr.c.unit_code, sa.null(), sums)
             .where(_OneOf(pr.c.unit_code, "codes"), _in_span(pr.c.day, i))
             .group_by(pr.c.unit_code)
         )
 
-    def risk_flows(span: Any, i: int) -> sa.Select[Any]:
+    def risk_flows(i: int) -> sa.Select[Any]:
+        sums = [sa.func.sum(rr.c.new), sa.func.sum(rr.c.closed)]
         return (
-            sa.select(
-                span,
-                rr.c.unit_code,
-                rr.c.level,
-                sa.func.sum(rr.c.new).label("new"),
-                sa.func.sum(rr.c.closed).label("closed"),
-            )
+            branch(2, i, rr.c.unit_code, rr.c.level, sums)
             .where(_OneOf(rr.c.unit_code, "codes"), _in_span(rr.c.day, i))
             .group_by(rr.c.unit_code, rr.c.level)
         )
 
-    def risks_open(span: Any, i: int) -> sa.Select[Any]:
+    def risks_open(i: int) -> sa.Select[Any]:
         return (
-            sa.select(
-                span, rr.c.unit_code, rr.c.level, sa.func.sum(rr.c.open_end).label("open_end")
-            )
+            branch(3, i, rr.c.unit_code, rr.c.level, [sa.func.sum(rr.c.open_end)])
             .where(_OneOf(rr.c.unit_code, "codes"), rr.c.day == sa.bindparam(f"e{i}"))
             .group_by(rr.c.unit_code, rr.c.level)
         )
 
-    return tuple(_per_span(n_spans, b) for b in (cases, patrols, risk_flows, risks_open))
+    build = (cases, patrols, risk_flows, risks_open)
+    population = branch(_POPULATION_READ, 0, U.c.code, sa.null(), [U.c.population]).where(
+        _OneOf(U.c.code, "codes")
+    )
+    return sa.union_all(*[build[r](i) for r in reads for i in range(n_spans)], population)
 
 
 @functools.cache
-def _case_statement(by: str, narrowed: bool, *, filtered: bool = True) -> sa.Select[Any]:
-    """Summed case measures of one unit and stream over a span, grouped by ``by`` (``day``,
-    ``category`` or ``channel``), built once. Bound: ``code``, ``stream``, ``s0``, ``e0``
-    and, when ``narrowed`` and ``filtered``, ``cats``."""
-    cr = _case_source(["narrowed"] if narrowed else None)
-    query = (
+def _breakdown_statement(by: str) -> sa.Select[Any]:
+    """Summed case measures of one unit and stream over a span, grouped by ``by``
+    (``category`` or ``channel``, columns of ``case_rollup`` only), built once. Bound:
+    ``code``, ``stream``, ``s0``, ``e0``."""
+    cr = schema.case_rollup
+    return (
         sa.select(cr.c[by], *[sa.func.sum(cr.c[m]).label(m) for m in schema.CASE_MEASURES])
         .where(
             cr.c.unit_code == sa.bindparam("code"),
@@ -660,9 +719,31 @@ def _case_statement(by: str, narrowed: bool, *, filtered: bool = True) -> sa.Sel
         )
         .group_by(cr.c[by])
     )
-    if narrowed and filtered:
-        query = query.where(_OneOf(cr.c.category, "cats"))
-    return query
+
+
+@functools.cache
+def _case_series_statement(narrowed: tuple[bool, ...]) -> sa.Executable:
+    """Daily case sums of one unit for several streams (:meth:`Repository.case_series_each`),
+    one ``UNION ALL`` branch per stream, each row led by its branch's position. Bound:
+    ``code``, ``s0``, ``e0``, and per branch ``stream<k>`` and, when narrowed, ``cats<k>``."""
+    branches = []
+    for k, narrow in enumerate(narrowed):
+        cr = _case_source(["narrowed"] if narrow else None)
+        query = (
+            sa.select(
+                sa.literal_column(str(k), sa.Integer).label("series"),
+                cr.c.day,
+                *[sa.func.sum(cr.c[m]).label(m) for m in schema.CASE_MEASURES],
+            )
+            .where(
+                cr.c.unit_code == sa.bindparam("code"),
+                cr.c.stream == sa.bindparam(f"stream{k}"),
+                _in_span(cr.c.day, 0),
+            )
+            .group_by(cr.c.day)
+        )
+        branches.append(query.where(_OneOf(cr.c.category, f"cats{k}")) if narrow else query)
+    return branches[0] if len(branches) == 1 else sa.union_all(*branches)
 
 
 @functools.cache
@@ -680,15 +761,27 @@ _PR, _RR = schema.patrol_rollup, schema.risk_rollup
 _PATROL_SERIES = sa.select(_PR.c.day, *[_PR.c[m] for m in schema.PATROL_MEASURES]).where(
     _PR.c.unit_code == sa.bindparam("code"), _in_span(_PR.c.day, 0)
 )
-_RISK_FLOWS = (
-    sa.select(_RR.c.domain, _RR.c.level, sa.func.sum(_RR.c.new), sa.func.sum(_RR.c.closed))
+#: New and closed per domain and level over the span (``is_open`` 0), and open on its last
+#: day (``is_open`` 1, in ``new``): one statement for :meth:`Repository.risk_matrix`.
+_RISK_MATRIX = sa.union_all(
+    sa.select(
+        sa.literal_column("0", sa.Integer).label("is_open"),
+        _RR.c.domain,
+        _RR.c.level,
+        sa.func.sum(_RR.c.new).label("new"),
+        sa.func.sum(_RR.c.closed).label("closed"),
+    )
     .where(_RR.c.unit_code == sa.bindparam("code"), _in_span(_RR.c.day, 0))
-    .group_by(_RR.c.domain, _RR.c.level)
-)
-_RISK_OPEN = (
-    sa.select(_RR.c.domain, _RR.c.level, sa.func.sum(_RR.c.open_end))
+    .group_by(_RR.c.domain, _RR.c.level),
+    sa.select(
+        sa.literal_column("1", sa.Integer),
+        _RR.c.domain,
+        _RR.c.level,
+        sa.func.sum(_RR.c.open_end),
+        sa.null(),
+    )
     .where(_RR.c.unit_code == sa.bindparam("code"), _RR.c.day == sa.bindparam("e0"))
-    .group_by(_RR.c.domain, _RR.c.level)
+    .group_by(_RR.c.domain, _RR.c.level),
 )
 
 

@@ -639,7 +639,7 @@ def screen_view(
         freshness=views.freshness(state),
         kpis=tuple(screen_kpis(groups)),
         map=views.map_view(repo, state),
-        trends=tuple(views.trend(repo, state, s) for s in streams),
+        trends=views.trends(repo, state, streams),
         alerts=recent_alerts(repo, state, version, threshold),
         risk=views.risk_panel(repo, state),
         patrol=views.patrol_panel(repo, state, groups),

@@ -858,11 +858,25 @@ def trend(repo: Repository, state: ViewState, stream: str) -> TrendData:
         Anomalies follow :mod:`data.anomalies` on the unit's own history (one year and eight
         buckets before the period are read for the baseline).
     """
+    return trends(repo, state, [stream])[0]
+
+
+def trends(repo: Repository, state: ViewState, streams: Sequence[str]) -> tuple[TrendData, ...]:
+    """:func:`trend` for each of ``streams``, their daily counts read together (one read
+    for a view's two trends)."""
     p = state.period
     freq = periods.granularity(p)
     hist_start = min(anomalies.history_start(p.start, freq).date(), state.yoy.start)
-    cats = state.categories if stream == state.stream else None
-    daily = repo.case_series(state.unit.code, hist_start, p.end, stream, cats)["received"]
+    series = [(s, state.categories if s == state.stream else None) for s in streams]
+    frames = repo.case_series_each(state.unit.code, hist_start, p.end, series)
+    return tuple(
+        _trend(state, stream, frame["received"], freq)
+        for stream, frame in zip(streams, frames, strict=True)
+    )
+
+
+def _trend(state: ViewState, stream: str, daily: pd.Series, freq: str) -> TrendData:
+    p = state.period
     # In NumPy on day numbers: pandas' grouping, masks and reindexing were most of a trend's
     # cost (two trends on every first visit of every unit).
     days = daily.index.to_numpy().astype("datetime64[D]")

@@ -167,8 +167,8 @@ def build_panels(
             rows=len(top),
         )
 
-    for stream in ("dispute", "petition"):
-        td = views.trend(repo, state, stream)
+    streams = ("dispute", "petition")
+    for stream, td in zip(streams, views.trends(repo, state, streams), strict=True):
         caption = (
             f"柱为本期，虚线为去年同期；{td.rule_text}"
             if len(td.anomalies)

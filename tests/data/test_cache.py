@@ -336,7 +336,7 @@ def test_cache016_part_local_reads_are_stored_only_outside_a_remembered_part(
     # Read anywhere else (the wall screen, briefings) the same series is cached as before.
     cached.case_series(code, START, END, "dispute")
     assert len(store) == entries + 3
-    assert {"case_series", "patrol_totals_over", "risk_matrix"} <= PART_LOCAL_METHODS
+    assert {"case_series_each", "patrol_totals_over", "risk_matrix"} <= PART_LOCAL_METHODS
 
 
 class CountingStore(LocalStore):

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from test_stream_rollup import CATEGORIES, CODES, END, RECORDED_AT, START, cases_db  # noqa: F401
 
-from data import db, schema
+from data import db, repository, schema
 from data.levels import RISK_DOMAINS, RiskLevel
 from data.repository import Repository
 
@@ -165,7 +165,7 @@ def test_totals_over_has_one_statement_text_for_any_number_of_units(facts_db: sa
         statements.clear()
         repo.totals_over(CODES[:n], SPANS[:2], CATEGORIES[:2])
         texts.append(list(statements))
-    assert len(texts[0]) == 5  # four roll-up reads and the population
+    assert len(texts[0]) == 1  # four roll-up reads and the population, one UNION ALL
     if facts_db.dialect.name == "postgresql":
         assert texts[0] == texts[1] == texts[2]
         assert all("= ANY (" in t and " IN (" not in t for t in texts[0])
@@ -230,3 +230,70 @@ def test_rows_frame_is_the_row_wise_frame() -> None:
         )
     with pytest.raises(ValueError):
         _rows_frame(rows, columns[:-1])  # a column missing: refused, not shifted
+
+
+def test_totals_over_batches_units_under_sqlites_bound_limit(
+    facts_db: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite each branch of the one statement binds every code again: many units go in
+    batches (here two per statement), with the same frames as one statement."""
+    repo = Repository(facts_db)
+    whole = repo.totals_over(CODES, SPANS, CATEGORIES[:2])
+    branches = len(set(SPANS)) * 4 + 1  # distinct spans × roll-up reads, and the population
+    monkeypatch.setattr(repository, "_MAX_BOUND", 2 * branches)
+    statements: list[str] = []
+    sa.event.listen(facts_db, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    batched = repo.totals_over(CODES, SPANS, CATEGORIES[:2])
+    for got, expected in zip(batched, whole, strict=True):
+        pd.testing.assert_frame_equal(got, expected)
+    if facts_db.dialect.name == "postgresql":  # one array, whatever the number of units
+        assert len(statements) == 1
+    else:
+        assert len(statements) == -(-len(CODES) // 2)
+
+
+def test_risk_matrix_equals_the_sums_by_hand(facts_db: sa.Engine) -> None:
+    """New and closed over the span and open on its last day, per domain and level, from the
+    one statement that reads both; every domain and level present, zeros where none."""
+    repo = Repository(facts_db)
+    rr = schema.risk_rollup
+    seen = 0.0
+    for unit in ["359802001", "359802", "000000"]:
+        for start, end in SPANS[:2] + SPANS[3:]:
+            matrix = repo.risk_matrix(unit, start, end)
+            assert list(zip(matrix["domain"], matrix["level"], strict=True)) == [
+                (d, lv.value) for d in RISK_DOMAINS for lv in RiskLevel
+            ]
+            for row in matrix.itertuples():
+                mine = (rr.c.unit_code == unit) & (rr.c.domain == row.domain)
+                mine &= rr.c.level == row.level
+                span = rr.c.day.between(start, end)
+                assert row.new == _by_hand(facts_db, rr, "new", mine & span)
+                assert row.closed == _by_hand(facts_db, rr, "closed", mine & span)
+                assert row.open_end == _by_hand(facts_db, rr, "open_end", mine & (rr.c.day == end))
+                seen += row.new + row.open_end
+    assert seen > 0  # the fixture's risks were read, not only zeros
+
+
+def test_case_series_each_reads_every_stream_in_one_statement(facts_db: sa.Engine) -> None:
+    """A view's trends: each stream's days summed as by hand, the category filter on its own
+    stream only, all of them in one statement."""
+    repo = Repository(facts_db)
+    series = [("dispute", CATEGORIES[:2]), ("petition", None), ("grid_event", None)]
+    statements: list[str] = []
+    sa.event.listen(facts_db, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    frames = repo.case_series_each("359802", START, END + D(days=3), series)
+    assert len(statements) == 1
+    cr = schema.case_rollup
+    for (stream, cats), frame in zip(series, frames, strict=True):
+        assert len(frame) == (END - START).days + 4  # every day, the ones past the data too
+        for day in (START, START + D(days=7), END, END + D(days=2)):
+            mine = (cr.c.unit_code == "359802") & (cr.c.stream == stream) & (cr.c.day == day)
+            if cats:
+                mine &= cr.c.category.in_(cats)
+            for m in ("received", "handling_days"):
+                assert frame.loc[pd.Timestamp(day), m] == _by_hand(facts_db, cr, m, mine)
+    assert frames[0]["received"].sum() < repo.case_series("359802", START, END, "dispute")[
+        "received"
+    ].sum()  # the filter narrowed the dispute stream
+    assert repo.case_series_each("359802", START, END, []) == []
