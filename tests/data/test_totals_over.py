@@ -293,7 +293,6 @@ def test_case_series_each_reads_every_stream_in_one_statement(facts_db: sa.Engin
                 mine &= cr.c.category.in_(cats)
             for m in ("received", "handling_days"):
                 assert frame.loc[pd.Timestamp(day), m] == _by_hand(facts_db, cr, m, mine)
-    assert frames[0]["received"].sum() < repo.case_series("359802", START, END, "dispute")[
-        "received"
-    ].sum()  # the filter narrowed the dispute stream
+    every_dispute = repo.case_series("359802", START, END, "dispute")["received"].sum()
+    assert frames[0]["received"].sum() < every_dispute  # the filter narrowed its stream only
     assert repo.case_series_each("359802", START, END, []) == []
